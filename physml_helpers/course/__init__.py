@@ -1,0 +1,1 @@
+"""Course tooling: exercise generation and packs (:mod:`.assign`), answer checks (:mod:`.checks`)."""

@@ -1,0 +1,288 @@
+"""Generate the student exercise notebooks from the solution notebooks, and bundle exercise packs.
+
+The solution notebooks in ``solutions/`` are the single source. In each code cell, the lines between
+``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) are replaced by a stub:
+
+* inside a function body, ``raise NotImplementedError("Exercise N.M: ...")``;
+* at the top level, ``name = ...`` for every name the solution assigns, so the check cell that follows
+  can tell an unattempted exercise from a wrong answer.
+
+Markdown cells tagged ``solution`` are dropped, outputs are cleared, and a title starting with
+``# Solutions`` becomes ``# Exercises``.
+
+Usage (from the repository root)::
+
+    python -m physml_helpers.course.assign            # regenerate exercises/
+    python -m physml_helpers.course.assign --check    # exit 1 if exercises/ is out of date
+    python -m physml_helpers.course.assign pack --chapters 1 3 --out week1.zip
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import pathlib
+import re
+import sys
+import textwrap
+import zipfile
+
+import nbformat
+
+__all__ = ["BEGIN", "END", "strip_solutions", "generate", "check", "pack", "find_root", "main"]
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+_EXERCISE_RE = re.compile(r"Exercise\s+(\d+\.\d+)")
+_CHAPTER_RE = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
+
+
+def find_root(start: pathlib.Path | None = None) -> pathlib.Path:
+    """The repository root: the nearest folder above ``start`` holding ``_toc.yml`` and ``solutions/``."""
+    here = (start or pathlib.Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file() and (folder / "solutions").is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"no course repository found at or above {here}: expected a folder with _toc.yml and "
+        "solutions/; run from the repository or pass --root"
+    )
+
+
+def _assigned_names(code: str) -> list[str]:
+    """Names bound at the top level of ``code`` (assignments, defs, imports), in order."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+
+    def add_target(t):
+        if isinstance(t, ast.Name):
+            names.append(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            for elt in t.elts:
+                add_target(elt)
+
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                add_target(t)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            add_target(node.target)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return list(dict.fromkeys(names))
+
+
+def _stub(region: list[str], indent: str, label: str) -> list[str]:
+    if indent:
+        return [f'{indent}raise NotImplementedError("{label}: replace this line with your code")']
+    names = _assigned_names(textwrap.dedent("\n".join(region)))
+    if not names:
+        return [f"# {label}: your code here", "..."]
+    return [f"# {label}: your code here"] + [f"{name} = ...  # your answer" for name in names]
+
+
+def _strip_cell_source(source: str, label: str, where: str) -> str:
+    out: list[str] = []
+    region: list[str] | None = None
+    indent = ""
+    for lineno, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if region is not None:
+                raise ValueError(f"{where}: line {lineno}: '{BEGIN}' inside an open solution region")
+            region, indent = [], line[: len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if region is None:
+                raise ValueError(f"{where}: line {lineno}: '{END}' without a matching '{BEGIN}'")
+            out.extend(_stub(region, indent, label))
+            region = None
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:
+        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
+
+
+def strip_solutions(nb: nbformat.NotebookNode, *, source_name: str = "notebook") -> nbformat.NotebookNode:
+    """Return the student version of a solution notebook (the input is not modified).
+
+    Raises:
+      ValueError: unbalanced solution markers, or a marked region before any "Exercise N.M" heading.
+    """
+    nb = copy.deepcopy(nb)
+    cells = []
+    label = None
+    for index, cell in enumerate(nb.cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "markdown":
+            if "solution" in tags:
+                continue
+            match = _EXERCISE_RE.search(cell.source)
+            if match:
+                label = f"Exercise {match.group(1)}"
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            if BEGIN in cell.source:
+                if label is None:
+                    raise ValueError(
+                        f"{source_name}: cell {index} has a solution region before any markdown "
+                        "cell naming 'Exercise N.M'"
+                    )
+                cell.source = _strip_cell_source(cell.source, label, f"{source_name}: cell {index}")
+        cells.append(cell)
+    if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# Solutions"):
+        cells[0].source = "# Exercises" + cells[0].source[len("# Solutions"):]
+    nb.cells = cells
+    nb.metadata.setdefault("physml", {})["generated_from"] = f"solutions/{source_name}"
+    return nb
+
+
+def _expected(root: pathlib.Path) -> dict[pathlib.Path, str]:
+    expected = {}
+    for src in sorted((root / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        text = nbformat.writes(strip_solutions(nb, source_name=src.name)) + "\n"
+        expected[root / "exercises" / src.name] = text
+    return expected
+
+
+def generate(root: pathlib.Path) -> list[pathlib.Path]:
+    """Write ``exercises/`` from ``solutions/``; return the files that changed."""
+    changed = []
+    (root / "exercises").mkdir(exist_ok=True)
+    for path, text in _expected(root).items():
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(path)
+    return changed
+
+
+def check(root: pathlib.Path) -> list[str]:
+    """Problems that make ``exercises/`` differ from what ``solutions/`` generates (empty if in sync)."""
+    expected = _expected(root)
+    problems = []
+    for path, text in expected.items():
+        rel = path.relative_to(root)
+        if not path.is_file():
+            problems.append(f"{rel} is missing")
+        elif path.read_text() != text:
+            problems.append(f"{rel} differs from what solutions/{path.name} generates")
+    for path in sorted((root / "exercises").glob("*.ipynb")):
+        if path not in expected:
+            problems.append(f"{path.relative_to(root)} has no source in solutions/")
+    return problems
+
+
+_PACK_README = """\
+# Exercise pack: chapter{s} {chapters}
+
+From the course *Machine learning and physics, in both directions*.
+
+This folder holds the exercise notebook{s} for chapter{s} {chapters}, the course's helper package
+(`physml_helpers/`, which provides the set-up call and the answer checks) and its requirements.
+
+## Set up (once)
+
+    python -m venv .venv && source .venv/bin/activate   # optional but recommended
+    pip install -r requirements.txt
+
+## Work
+
+    jupyter lab
+
+Open a notebook from `exercises/`, run it top to bottom, and replace each `...` or
+`raise NotImplementedError(...)` with your answer. The check cell under each exercise prints
+"not attempted yet", tells you what is wrong and how to fix it, or confirms a correct answer.
+"""
+
+
+def pack(root: pathlib.Path, chapters: list[int], out: pathlib.Path) -> list[str]:
+    """Zip the exercise notebooks of ``chapters`` with the helpers, a README and the requirements.
+
+    Returns:
+      The archive member names.
+
+    Raises:
+      ValueError: an empty chapter list, or a chapter with no exercise notebook.
+    """
+    if not chapters:
+        raise ValueError("chapters must name at least one chapter number, got none")
+    notebooks = []
+    for number in chapters:
+        found = sorted((root / "exercises").glob(f"{number:02d}_*.ipynb"))
+        if not found:
+            available = sorted(p.name[:2].lstrip("0") for p in (root / "exercises").glob("*.ipynb"))
+            raise ValueError(
+                f"chapter {number} has no exercise notebook in exercises/; chapters with exercises: "
+                f"{', '.join(available) or 'none'}"
+            )
+        notebooks.extend(found)
+    members = {f"exercises/{nb.name}": nb for nb in notebooks}
+    for path in sorted((root / "physml_helpers").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            members[str(path.relative_to(root).as_posix())] = path
+    for name in ("pyproject.toml", "requirements.txt"):
+        members[name] = root / name
+    numbers = ", ".join(str(n) for n in chapters)
+    readme = _PACK_README.format(s="s" if len(chapters) > 1 else "", chapters=numbers)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.md", readme)
+        for name, path in members.items():
+            archive.write(path, name)
+    return ["README.md", *members]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["pack"]:
+        parser = argparse.ArgumentParser(
+            prog="python -m physml_helpers.course.assign pack",
+            description="Bundle chosen chapters' exercise notebooks into a zip for students.",
+        )
+        parser.add_argument("--chapters", type=int, nargs="+", required=True, help="chapter numbers, e.g. 1 3")
+        parser.add_argument("--out", type=pathlib.Path, required=True, help="output .zip file")
+        parser.add_argument("--root", type=pathlib.Path, default=None, help="repository root")
+        args = parser.parse_args(argv[1:])
+        if args.out.suffix != ".zip":
+            parser.error(f"--out must name a .zip file, got {args.out}")
+        root = args.root.resolve() if args.root else find_root()
+        try:
+            members = pack(root, args.chapters, args.out)
+        except ValueError as err:
+            parser.error(str(err))
+        print(f"wrote {args.out} with {len(members)} files")
+        return 0
+
+    parser = argparse.ArgumentParser(
+        prog="python -m physml_helpers.course.assign",
+        description="Regenerate exercises/ from solutions/ (or check that they are in sync). "
+        "Use the 'pack' subcommand to bundle exercise notebooks.",
+    )
+    parser.add_argument("--check", action="store_true", help="report differences and exit 1 instead of writing")
+    parser.add_argument("--root", type=pathlib.Path, default=None, help="repository root")
+    args = parser.parse_args(argv)
+    root = args.root.resolve() if args.root else find_root()
+    if args.check:
+        problems = check(root)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print("exercises/ is out of sync; run: python -m physml_helpers.course.assign")
+            return 1
+        print("exercises/ is in sync with solutions/")
+        return 0
+    changed = generate(root)
+    print(f"regenerated {len(changed)} exercise notebook(s)" if changed else "exercises/ already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
