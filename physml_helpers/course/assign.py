@@ -129,7 +129,7 @@ def strip_solutions(nb: nbformat.NotebookNode, *, source_name: str = "notebook")
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-            if BEGIN in cell.source:
+            if BEGIN in cell.source or END in cell.source:
                 if label is None:
                     raise ValueError(
                         f"{source_name}: cell {index} has a solution region before any markdown "

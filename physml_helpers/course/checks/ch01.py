@@ -1,0 +1,168 @@
+"""Checks for the exercises of chapter 1, *Learning as descent on an energy landscape*.
+
+Each check compares the student's answer with an exact result: a symbolic identity, the
+eigenvalues of a Hessian, the closed-form iteration of a linear recurrence, or the linear-stability
+bound on where gradient descent can settle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from physml_helpers.course.checks import call, exercise, expect_close, expect_shape
+
+__all__ = [
+    "check_stability_window",
+    "check_critical_learning_rate",
+    "check_heavy_ball",
+    "check_momentum_limit",
+    "check_edge_of_stability",
+]
+
+
+@exercise("1.1")
+def check_stability_window(alpha_max, alpha_best):
+    """``alpha_max`` = 2/lambda and ``alpha_best`` = 1/lambda, as SymPy expressions in one symbol."""
+    import sympy as sp
+
+    for name, expr in (("alpha_max", alpha_max), ("alpha_best", alpha_best)):
+        if not isinstance(expr, sp.Basic):
+            raise AssertionError(f"{name} should be a SymPy expression in the curvature symbol, got {type(expr).__name__}.")
+    symbols = (alpha_max.free_symbols | alpha_best.free_symbols)
+    if len(symbols) != 1:
+        raise AssertionError(
+            f"the answers should depend on exactly one symbol, the curvature lambda; found {sorted(map(str, symbols)) or 'none'}."
+        )
+    (lam,) = symbols
+    if sp.simplify(alpha_max - 2 / lam) != 0:
+        hint = ""
+        if sp.simplify(alpha_max - 1 / lam) == 0:
+            hint = " 1/lambda is where the factor 1 - alpha*lambda reaches 0 (fastest step); the window ends where it reaches -1."
+        elif sp.simplify(alpha_max * lam / 2 - 2) == 0 or sp.simplify(alpha_max * lam * 2 - 2) == 0:
+            hint = " You are off by a factor of 2: solve |1 - alpha*lambda| < 1 for alpha."
+        raise AssertionError(f"alpha_max = {alpha_max}, expected 2/{lam}.{hint}")
+    if sp.simplify(alpha_best - 1 / lam) != 0:
+        raise AssertionError(
+            f"alpha_best = {alpha_best}, expected 1/{lam}: the contraction factor |1 - alpha*lambda| is smallest, zero, there."
+        )
+    return "The window is 0 < alpha < 2/lambda, and one step at alpha = 1/lambda lands exactly on the minimum."
+
+
+def _random_spd(rng, n, eigs):
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return q @ np.diag(eigs) @ q.T
+
+
+@exercise("1.2")
+def check_critical_learning_rate(critical_learning_rate):
+    """``critical_learning_rate(loss_fn, theta)`` must return 2/beta from the Hessian at ``theta``."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(12)
+    eigs = np.array([0.3, 1.0, 2.5, 7.0])
+    a = jnp.asarray(_random_spd(rng, 4, eigs))
+    theta = jnp.asarray(rng.normal(size=4))
+    cases = [
+        ("a quadratic with curvatures 0.3 ... 7", lambda th: 0.5 * th @ a @ th, theta, 2 / 7.0),
+    ]
+    # A non-quadratic loss: E = sum_i cosh(theta_i) + theta_0 theta_1. Its Hessian is known in closed form.
+    point = jnp.asarray([0.4, -1.1, 0.7])
+    h = np.diag(np.cosh(np.asarray(point)))
+    h[0, 1] = h[1, 0] = 1.0
+    beta = np.max(np.abs(np.linalg.eigvalsh(h)))
+    cases.append(("E = sum cosh(theta) + theta_0 theta_1", lambda th: jnp.sum(jnp.cosh(th)) + th[0] * th[1], point, 2 / beta))
+    for description, loss_fn, at, want in cases:
+        got = call(critical_learning_rate, loss_fn, at, what="critical_learning_rate(loss_fn, theta)")
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise AssertionError(f"critical_learning_rate should return one number, got {type(got).__name__}.") from None
+        hint = ""
+        beta_here = 2 / want
+        if abs(got - beta_here) < 1e-6 * beta_here:
+            hint = "You returned beta itself; the critical learning rate is 2/beta."
+        elif abs(got - 1 / beta_here) < 1e-6 / beta_here:
+            hint = "You returned 1/beta; the window ends at 2/beta."
+        expect_close(f"the critical learning rate for {description}", got, want, rtol=1e-6, hint=hint)
+    return "2/beta from jax.hessian matches the exact Hessians."
+
+
+def _heavy_ball_reference(a, theta0, lr, momentum, n_steps):
+    theta_prev, theta = theta0.copy(), theta0.copy()
+    out = [theta0.copy()]
+    for _ in range(n_steps):
+        theta_next = theta - lr * (a @ theta) + momentum * (theta - theta_prev)
+        theta_prev, theta = theta, theta_next
+        out.append(theta.copy())
+    return np.stack(out)
+
+
+@exercise("1.3a")
+def check_heavy_ball(heavy_ball):
+    """``heavy_ball(grad_fn, theta0, *, lr, momentum, n_steps)`` on a quadratic, against the exact recurrence."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(3)
+    a = _random_spd(rng, 3, np.array([0.5, 2.0, 6.0]))
+    theta0 = rng.normal(size=3)
+    lr, momentum, n_steps = 0.2, 0.7, 30
+    got = call(
+        heavy_ball, lambda th: jnp.asarray(a) @ th, jnp.asarray(theta0), lr=lr, momentum=momentum, n_steps=n_steps,
+        what="heavy_ball(grad_fn, theta0, lr=0.2, momentum=0.7, n_steps=30)",
+    )
+    expect_shape("the returned iterates", got, (n_steps + 1, 3))
+    want = _heavy_ball_reference(a, theta0, lr, momentum, n_steps)
+    expect_close("theta_0 (first row)", np.asarray(got)[0], want[0], rtol=1e-12, atol=1e-12,
+                 hint="The first row must be theta0 itself.")
+    no_momentum = _heavy_ball_reference(a, theta0, lr, 0.0, n_steps)
+    hint = ""
+    if np.allclose(np.asarray(got), no_momentum, rtol=1e-6):
+        hint = "Your iterates equal plain gradient descent: the momentum term mu*(theta_k - theta_{k-1}) is missing."
+    else:
+        hint = "Start with theta_{-1} = theta_0 (zero initial velocity) and use theta_{k+1} = theta_k - lr*grad + mu*(theta_k - theta_{k-1})."
+    expect_close("the heavy-ball iterates", got, want, rtol=1e-5, atol=1e-8, hint=hint)
+    return "Your iterates match the exact heavy-ball recurrence."
+
+
+@exercise("1.3b")
+def check_momentum_limit(momentum_stability_limit):
+    """``momentum_stability_limit(lam, mu)`` must return 2 (1 + mu) / lam."""
+    for lam, mu in [(1.0, 0.0), (10.0, 0.5), (3.0, 0.9), (0.25, 0.3)]:
+        got = call(momentum_stability_limit, lam, mu, what=f"momentum_stability_limit({lam}, {mu})")
+        want = 2 * (1 + mu) / lam
+        hint = ""
+        if abs(float(got) - 2 / lam) < 1e-9 and mu > 0:
+            hint = "That is the limit without momentum; the characteristic polynomial z^2 - (1 + mu - alpha*lam) z + mu has a root at z = -1 when alpha*lam = 2(1 + mu)."
+        expect_close(f"the stability limit for lam={lam}, mu={mu}", float(got), want, rtol=1e-9, hint=hint)
+    return "Momentum widens the window to 0 < alpha < 2(1 + mu)/lambda."
+
+
+@exercise("1.4")
+def check_edge_of_stability(final_sharpness, learning_rates):
+    """For every learning rate the student explored, the final sharpness must not exceed 2/alpha by more than 5%.
+
+    ``final_sharpness`` maps each learning rate to the sharpness (largest Hessian eigenvalue) at the
+    end of training; runs that diverged are recorded as ``float('inf')`` or ``nan`` and skipped.
+    """
+    if not hasattr(final_sharpness, "items"):
+        raise AssertionError(f"final_sharpness should be a dict {{learning_rate: sharpness}}, got {type(final_sharpness).__name__}.")
+    rates = sorted(float(r) for r in learning_rates)
+    if len(rates) < 3:
+        raise AssertionError(f"explore at least three learning rates, got {len(rates)}.")
+    missing = [r for r in rates if r not in {float(k) for k in final_sharpness}]
+    if missing:
+        raise AssertionError(f"final_sharpness has no entry for learning rates {missing}.")
+    finite = {float(k): float(v) for k, v in final_sharpness.items() if np.isfinite(float(v))}
+    if len(finite) < 2:
+        raise AssertionError("fewer than two runs converged; include some smaller learning rates.")
+    for lr, s in finite.items():
+        if s <= 0:
+            raise AssertionError(f"the sharpness at lr={lr} is {s}; it should be the largest eigenvalue, which is positive near a minimum.")
+        if s > 1.05 * 2 / lr:
+            raise AssertionError(
+                f"at lr={lr} the final sharpness {s:.3g} exceeds 2/lr = {2 / lr:.3g} by more than 5%. "
+                "GD cannot rest where lambda_max > 2/lr; train longer, or check that you take the largest "
+                "eigenvalue of the Hessian at the final parameters."
+            )
+    return "Every converged run ended where the sharpness is at most about 2/alpha."

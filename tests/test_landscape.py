@@ -1,0 +1,157 @@
+"""physml_helpers.landscape against exact results: matrix exponentials and (1 - alpha*lambda)^k."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.scipy.linalg import expm
+
+from physml_helpers.landscape import gradient_descent, gradient_flow, smoothness_constant
+
+
+def _quadratic(seed=0, n=4, eigs=(0.5, 1.0, 3.0, 8.0)):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    h = jnp.asarray(q @ np.diag(eigs) @ q.T)
+    return h, (lambda th: h @ th), jnp.asarray(rng.normal(size=n))
+
+
+def test_gradient_descent_matches_linear_recurrence():
+    h, grad, theta0 = _quadratic()
+    lr, n_steps = 0.2, 60
+    path = gradient_descent(grad, theta0, lr=lr, n_steps=n_steps)
+    assert path.shape == (n_steps + 1, 4)
+    np.testing.assert_array_equal(path[0], theta0)
+    lams, u = jnp.linalg.eigh(h)
+    k = jnp.arange(n_steps + 1)[:, None]
+    exact = ((1 - lr * lams) ** k * (u.T @ theta0)) @ u.T
+    np.testing.assert_allclose(path, exact, rtol=0, atol=1e-12)
+
+
+def test_gradient_descent_zero_steps_and_matrix_parameters():
+    theta0 = jnp.ones((2, 3))
+    path = gradient_descent(lambda th: 2 * th, theta0, lr=0.1, n_steps=0)
+    assert path.shape == (1, 2, 3)
+    path = gradient_descent(lambda th: 2 * th, theta0, lr=0.1, n_steps=5)
+    np.testing.assert_allclose(path[-1], 0.8**5 * theta0, rtol=1e-14)
+
+
+def test_stability_window_on_quadratic():
+    h, grad, theta0 = _quadratic()
+    beta = smoothness_constant(h)
+    inside = gradient_descent(grad, theta0, lr=0.95 * 2 / beta, n_steps=300)
+    outside = gradient_descent(grad, theta0, lr=1.05 * 2 / beta, n_steps=300)
+    assert jnp.linalg.norm(inside[-1]) < 1e-6 * jnp.linalg.norm(theta0)
+    assert jnp.linalg.norm(outside[-1]) > 1e6 * jnp.linalg.norm(theta0)
+
+
+def test_gradient_flow_matches_matrix_exponential():
+    h, grad, theta0 = _quadratic()
+    t, theta = gradient_flow(grad, theta0, t_max=4.0, n_points=81)
+    assert t.shape == (81,) and theta.shape == (81, 4)
+    assert float(t[0]) == 0.0 and float(t[-1]) == 4.0
+    exact = jax.vmap(lambda s: expm(-h * s) @ theta0)(t)
+    assert float(jnp.max(jnp.abs(theta - exact))) < 1e-8  # issue asks for well below 1e-6
+
+
+def test_gradient_flow_energy_decreases_on_nonconvex_landscape():
+    energy = lambda th: jnp.sum(th**4 - 2 * th**2) + 0.3 * th[0] * th[1]  # noqa: E731
+    _, theta = gradient_flow(jax.grad(energy), jnp.array([0.1, -1.9]), t_max=3.0, n_points=61)
+    e = jax.vmap(energy)(theta)
+    assert float(jnp.max(jnp.diff(e))) <= 1e-13
+    # It comes to rest at a critical point.
+    assert float(jnp.linalg.norm(jax.grad(energy)(theta[-1]))) < 1e-4
+
+
+def test_gradient_flow_convergence_order_is_not_that_of_euler():
+    """GD with step dt is first-order accurate; the flow helper must be far better than GD with a tiny step."""
+    h, grad, theta0 = _quadratic()
+    t, theta = gradient_flow(grad, theta0, t_max=1.0, n_points=2)
+    exact = expm(-h) @ theta0
+    euler = gradient_descent(grad, theta0, lr=1e-4, n_steps=10_000)[-1]
+    assert jnp.linalg.norm(theta[-1] - exact) < 1e-4 * jnp.linalg.norm(euler - exact)
+
+
+def test_gradient_flow_float32_preserves_dtype():
+    theta0 = jnp.array([1.0, -2.0], dtype=jnp.float32)
+    t, theta = gradient_flow(lambda th: th * jnp.array([1.0, 3.0], jnp.float32), theta0, t_max=1.0, n_points=5)
+    assert t.dtype == jnp.float32 and theta.dtype == jnp.float32
+    np.testing.assert_allclose(theta[-1], np.array([np.exp(-1.0), -2 * np.exp(-3.0)]), rtol=2e-4)  # tolerances floor at ~100 float32 eps per step
+    path = gradient_descent(lambda th: th, theta0, lr=0.1, n_steps=3)
+    assert path.dtype == jnp.float32
+
+
+def test_no_recompilation_on_second_call():
+    _, grad, theta0 = _quadratic()
+    gradient_descent(grad, theta0, lr=0.1, n_steps=10)
+    with jax.log_compiles():
+        pass
+    from physml_helpers import landscape
+
+    before = landscape._descend._cache_size()
+    gradient_descent(grad, theta0, lr=0.2, n_steps=10)  # new lr is traced, not static
+    assert landscape._descend._cache_size() == before
+
+
+def test_smoothness_constant_exact():
+    h, _, _ = _quadratic(eigs=(-9.0, 1.0, 2.0, 5.0))
+    assert smoothness_constant(h) == pytest.approx(9.0, rel=1e-12)
+    assert smoothness_constant(np.array([[2.0]])) == 2.0
+    # Hessian of a non-quadratic function from jax.hessian: E = sum cosh(theta).
+    theta = jnp.array([0.3, -1.2, 2.0])
+    assert smoothness_constant(jax.hessian(lambda th: jnp.sum(jnp.cosh(th)))(theta)) == pytest.approx(np.cosh(2.0))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lr": 0.0, "n_steps": 3}, "lr must be a finite number > 0, got 0.0"),
+        ({"lr": -0.1, "n_steps": 3}, "lr must be"),
+        ({"lr": float("nan"), "n_steps": 3}, "lr must be"),
+        ({"lr": 0.1, "n_steps": -1}, "n_steps must be an integer >= 0, got -1"),
+        ({"lr": 0.1, "n_steps": 2.5}, "n_steps must be an integer"),
+        ({"lr": 0.1, "n_steps": True}, "n_steps must be an integer"),
+    ],
+)
+def test_gradient_descent_rejects_bad_numbers(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        gradient_descent(lambda th: th, jnp.ones(2), **kwargs)
+
+
+def test_gradient_descent_rejects_mismatched_shapes_and_non_callables():
+    with pytest.raises(ValueError, match=r"same shape as theta0 \(2,\), got \(3,\)"):
+        gradient_descent(lambda th: jnp.ones(3), jnp.ones(2), lr=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="same shape as theta0"):
+        gradient_flow(lambda th: jnp.sum(th), jnp.ones(2), t_max=1.0, n_points=3)
+    with pytest.raises(TypeError, match="grad_fn must be a callable"):
+        gradient_descent("not a function", jnp.ones(2), lr=0.1, n_steps=2)
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        gradient_descent(lambda th: th, jnp.ones(2), lr="0.1", n_steps=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"t_max": 0.0, "n_points": 5}, "t_max must be a finite number > 0"),
+        ({"t_max": 1.0, "n_points": 1}, "n_points must be an integer >= 2, got 1"),
+        ({"t_max": 1.0, "n_points": 5, "rtol": 0.0}, "rtol must be"),
+    ],
+)
+def test_gradient_flow_rejects_bad_numbers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gradient_flow(lambda th: th, jnp.ones(2), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "hessian, message",
+    [
+        (np.ones((2, 3)), r"square 2-D matrix \[n, n\], got shape \(2, 3\)"),
+        (np.ones(3), r"got shape \(3,\)"),
+        (np.zeros((0, 0)), "at least one row"),
+        (np.array([[1.0, 2.0], [0.0, 1.0]]), "must be symmetric"),
+        (np.array([[np.nan, 0.0], [0.0, 1.0]]), "must be finite"),
+    ],
+)
+def test_smoothness_constant_rejects_bad_matrices(hessian, message):
+    with pytest.raises(ValueError, match=message):
+        smoothness_constant(hessian)
