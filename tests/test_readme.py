@@ -1,0 +1,97 @@
+"""Every command the README shows is run by this suite or by CI (.ci/run).
+
+This test reads the README's shell blocks and fails on a command nobody exercises, so the README and
+the tests cannot drift apart. The commands that are cheap to run here are run here.
+"""
+
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# command -> where it is exercised
+EXERCISED = {
+    "pip install -r requirements.txt": ".ci/run",
+    "pytest": ".ci/run",
+    "jupyter-book build .": "tests/test_book.py (with -W -n into a temporary folder)",
+    "jupyter-book build . --toc _toc_student.yml --path-output _build/student": "tests/test_book.py",
+    "jupyter lab": "test_jupyter_lab_serves_the_exercises",
+    "python -m physml_helpers.course.assign": "tests/test_assign.py::test_cli_check_exit_codes",
+    "python -m physml_helpers.course.assign --check": "tests/test_assign.py::test_repository_exercises_are_in_sync",
+    "python -m physml_helpers.course.assign pack --chapters 1 --out week1.zip": "tests/test_assign.py::test_pack_bundles_notebooks_helpers_readme_and_requirements",
+    'python -c "import jax; print(jax.devices())"': "test_jax_devices_command",
+    "python benchmarks/notebook_times.py": "test_notebook_times_script",
+}
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_every_readme_command_is_exercised():
+    commands = _readme_commands()
+    assert "pytest" in commands and "jupyter-book build ." in commands
+    unknown = [c for c in commands if c not in EXERCISED]
+    assert unknown == [], f"README commands not exercised by any test or CI: {unknown}"
+
+
+def test_ci_runs_install_and_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"pip install .*-r requirements.txt", ci)
+    assert re.search(r"^\s*(python -m )?pytest\b", ci, re.M)
+
+
+def test_jax_devices_command():
+    out = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices())"], capture_output=True, text=True, check=True)
+    assert "Device" in out.stdout or "cpu" in out.stdout.lower()
+
+
+def test_notebook_times_script():
+    """Run the timing script on the (fast) exercise notebooks; the full run is the README's command."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/notebook_times.py", "exercises/*.ipynb"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| `exercises/01_energy_landscapes.ipynb` |" in result.stdout
+    assert (ROOT / "_build" / "notebook_times.md").is_file()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_jupyter_lab_serves_the_exercises(tmp_path):
+    port, token = _free_port(), "physml-test-token"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents/exercises/01_energy_landscapes.ipynb?token={token}&content=0"
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError("jupyter lab did not serve exercises/ within 60 s")
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as response:
+            assert response.status == 200 and b"JupyterLab" in response.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
