@@ -130,23 +130,17 @@ def test_pack_bundles_notebooks_helpers_readme_and_requirements(tmp_path, root):
     assert "jupyter lab" in zipfile.ZipFile(out).read("README.md").decode()
 
 
-def test_pack_exercise_notebook_runs_from_the_unpacked_folder(tmp_path, root):
+def test_pack_exercise_notebook_runs_from_the_unpacked_folder(tmp_path, root, monkeypatch):
     """The pack is self-sufficient: its exercise notebook runs with only the bundled helpers on the path."""
     out = tmp_path / "pack.zip"
     assign.pack(root, [1], out)
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(out).extractall(unpacked)
-    import os
-
     from nbclient import NotebookClient
 
     nb = nbformat.read(unpacked / "exercises" / "01_energy_landscapes.ipynb", as_version=4)
-    env_path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = str(unpacked)
-    try:
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(unpacked / "exercises")}}).execute()
-    finally:
-        os.environ["PYTHONPATH"] = env_path
+    monkeypatch.setenv("PYTHONPATH", str(unpacked))  # the kernel imports the bundled helpers first
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(unpacked / "exercises")}}).execute()
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Exercise 1.1: not attempted yet" in printed
 
