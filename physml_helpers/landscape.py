@@ -1,4 +1,4 @@
-r"""Descent on an energy landscape: gradient descent, gradient flow and smoothness (chapter 1).
+r"""Descent on an energy landscape (chapter 1) and its critical points (chapters 2 and 3).
 
 A loss :math:`E(\theta)` is read as a potential energy. Gradient flow is overdamped motion in it,
 
@@ -23,7 +23,15 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 
-__all__ = ["gradient_descent", "gradient_flow", "smoothness_constant"]
+__all__ = [
+    "gradient_descent",
+    "gradient_flow",
+    "smoothness_constant",
+    "hessian_spectrum",
+    "classify_critical_point",
+    "newton_critical_point",
+    "flatness",
+]
 
 GradFn = Callable[[jax.Array], jax.Array]
 
@@ -233,3 +241,181 @@ def smoothness_constant(hessian) -> float:
             f"{scale:.3g}; a Hessian of a smooth scalar function is always symmetric"
         )
     return float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (h + h.T)))))
+
+
+def _scalar_fn_check(name: str, fn, theta: jax.Array) -> None:
+    _v.callable_(name, fn)
+    try:
+        out = jax.eval_shape(fn, jax.ShapeDtypeStruct(theta.shape, theta.dtype))
+    except Exception as err:
+        raise ValueError(
+            f"{name} could not be evaluated on an array of shape {theta.shape}: {type(err).__name__}: {err}"
+        ) from err
+    if getattr(out, "shape", None) != ():
+        raise ValueError(
+            f"{name} must return a scalar, got output of shape {getattr(out, 'shape', type(out).__name__)}"
+        )
+
+
+def hessian_spectrum(fn: Callable[[jax.Array], jax.Array], theta) -> jax.Array:
+    r"""Sorted eigenvalues of the Hessian :math:`\partial^2 f/\partial\theta_i\partial\theta_j` at ``theta``.
+
+    Args:
+      fn: scalar function of ``theta``.
+      theta: float[...] point (any shape; the Hessian is taken over all entries, flattened).
+
+    Returns:
+      float[theta.size] eigenvalues in ascending order.
+
+    Raises:
+      ValueError: ``fn`` fails on ``theta`` or does not return a scalar; ``theta`` empty.
+      TypeError: ``fn`` not callable, ``theta`` not numeric.
+    """
+    theta = _v.float_array("theta", theta)
+    if theta.size == 0:
+        raise ValueError("theta must have at least one entry, got an empty array")
+    _scalar_fn_check("fn", fn, theta)
+    n = theta.size
+    h = jax.hessian(fn)(theta).reshape(n, n)
+    return jnp.linalg.eigvalsh(0.5 * (h + h.T))
+
+
+_KINDS = ("minimum", "maximum", "saddle", "degenerate")
+
+
+def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
+    r"""Classify a critical point by the signs of its Hessian's eigenvalues.
+
+    An eigenvalue with :math:`|\lambda| \le` ``tol`` counts as zero: the second-order test is then
+    inconclusive and the point is ``"degenerate"``. Otherwise the point is a ``"minimum"`` (all
+    positive), a ``"maximum"`` (all negative) or a ``"saddle"`` (both signs; a strict saddle, since it
+    has a direction of negative curvature).
+
+    Args:
+      hessian: float[n, n] symmetric matrix, or float[n] its eigenvalues.
+      tol: threshold >= 0 below which an eigenvalue counts as zero.
+
+    Returns:
+      ``(kind, index)``: ``kind`` one of ``"minimum"``, ``"maximum"``, ``"saddle"``,
+      ``"degenerate"``; ``index`` the number of eigenvalues below ``-tol`` (the Morse index).
+
+    Raises:
+      ValueError: not a square matrix or vector, empty, not finite, not symmetric; negative ``tol``.
+      TypeError: not numeric.
+    """
+    tol = _v.positive_float("tol", tol, allow_zero=True)
+    h = np.asarray(_v.float_array("hessian", hessian), dtype=np.float64)
+    if h.ndim == 2 and h.shape[0] == h.shape[1] and h.shape[0] > 0:
+        if not np.all(np.isfinite(h)):
+            raise ValueError("hessian must be finite, got inf or nan entries")
+        scale = float(np.max(np.abs(h)))
+        if float(np.max(np.abs(h - h.T))) > 1e-6 * scale + 1e-12:
+            raise ValueError("hessian must be symmetric (a Hessian of a smooth function always is)")
+        eigs = np.linalg.eigvalsh(0.5 * (h + h.T))
+    elif h.ndim == 1 and h.size > 0:
+        if not np.all(np.isfinite(h)):
+            raise ValueError("hessian eigenvalues must be finite, got inf or nan")
+        eigs = h
+    else:
+        raise ValueError(
+            f"hessian must be a square matrix [n, n] or a vector of its n eigenvalues, got shape {h.shape}"
+        )
+    index = int(np.sum(eigs < -tol))
+    if np.any(np.abs(eigs) <= tol):
+        return "degenerate", index
+    if index == 0:
+        return "minimum", 0
+    if index == eigs.size:
+        return "maximum", index
+    return "saddle", index
+
+
+def newton_critical_point(fn: Callable[[jax.Array], jax.Array], theta0, *, n_steps: int = 50) -> tuple[jax.Array, jax.Array]:
+    r"""Newton's method on :math:`\nabla f = 0`, which converges to critical points of any index.
+
+    Gradient descent only finds minima; Newton's iteration
+    :math:`\theta \leftarrow \theta - H(\theta)^{-1}\nabla f(\theta)` is attracted to whichever
+    critical point is near, saddles and maxima included, so many random starts sample all kinds.
+    The function is jit-compatible and can be ``jax.vmap``-ed over starting points.
+
+    Args:
+      fn: scalar function of a flat parameter vector.
+      theta0: float[n] starting point.
+      n_steps: Newton iterations, >= 1.
+
+    Returns:
+      ``(theta, grad_norm)``: the final point float[n] and :math:`\lVert\nabla f\rVert` there.
+      A start that does not converge returns a large or non-finite ``grad_norm``: filter on it.
+    """
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    theta0 = _v.float_array("theta0", theta0)
+    if theta0.ndim != 1:
+        raise ValueError(f"theta0 must be a flat vector [n], got shape {theta0.shape}")
+    _scalar_fn_check("fn", fn, theta0)
+    return _newton(fn, theta0, n_steps)
+
+
+@partial(jax.jit, static_argnames=("fn", "n_steps"))
+def _newton(fn, theta0, n_steps):
+    grad = jax.grad(fn)
+    hess = jax.hessian(fn)
+
+    def step(theta, _):
+        return theta - jnp.linalg.solve(hess(theta), grad(theta)), None
+
+    theta, _ = jax.lax.scan(step, theta0, None, length=n_steps)
+    return theta, jnp.linalg.norm(grad(theta))
+
+
+def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: float, max_distance: float = 1e3) -> float:
+    r"""Width of the region along a line through ``theta`` where ``fn`` stays below ``level``.
+
+    The distances :math:`s_\pm > 0` at which :math:`f(\theta \pm s\,\hat u) = ` ``level`` are found by
+    bracketing and bisection, and the width :math:`s_+ + s_-` is returned. This is the flatness
+    :math:`F` of Feng & Tu (2021) when ``level`` is a fixed multiple of the loss at ``theta``. For a
+    quadratic :math:`f = f_0 + \tfrac12 h s^2` it equals :math:`2\sqrt{2(\text{level} - f_0)/h}`.
+
+    Args:
+      fn: scalar function.
+      theta: float[...] point with ``fn(theta) < level``.
+      direction: float[...] same shape as ``theta``, non-zero (normalised inside).
+      level: the threshold, > ``fn(theta)``.
+      max_distance: give up (return ``inf`` for that side) beyond this distance, > 0.
+
+    Returns:
+      The width, a Python float (``inf`` if the function stays below ``level`` on one side).
+
+    Raises:
+      ValueError: shapes differ, zero direction, ``fn(theta) >= level``.
+    """
+    theta = _v.float_array("theta", theta)
+    direction = _v.float_array("direction", direction)
+    if direction.shape != theta.shape:
+        raise ValueError(f"direction must have theta's shape {theta.shape}, got {direction.shape}")
+    norm = float(jnp.linalg.norm(direction))
+    if not norm > 0:
+        raise ValueError("direction must be a non-zero vector")
+    max_distance = _v.positive_float("max_distance", max_distance)
+    level = float(level)
+    _scalar_fn_check("fn", fn, theta)
+    u = direction / norm
+    line = jax.jit(lambda s: fn(theta + s * u))
+    f0 = float(line(0.0))
+    if not f0 < level:
+        raise ValueError(f"level must exceed fn(theta) = {f0:.6g}, got {level:.6g}")
+
+    def side(sign):
+        lo, hi = 0.0, 1e-3
+        while float(line(sign * hi)) < level:
+            lo, hi = hi, 2 * hi
+            if hi > max_distance:
+                return float("inf")
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if float(line(sign * mid)) < level:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    return side(1.0) + side(-1.0)

@@ -1,0 +1,308 @@
+r"""Stochastic gradient descent as Langevin dynamics (chapter 3).
+
+Overdamped Langevin dynamics at temperature :math:`T` (with :math:`k_B = 1`),
+
+.. math:: dx = -\nabla V(x)\,dt + \sqrt{2T}\,dW,
+
+is integrated by Euler–Maruyama. Minibatch SGD,
+
+.. math:: w_{t+1} = w_t - \alpha \nabla L^{\mu_t}(w_t)
+        = w_t - \alpha\nabla L(w_t) + \eta_t, \qquad \eta_t = -\alpha\nabla\delta L^{\mu_t}(w_t),
+
+is the same kind of equation with a noise whose covariance :math:`\alpha^2 C(w)` is set by the data.
+Near a minimum with Hessian :math:`H` it is an Ornstein–Uhlenbeck process whose stationary covariance
+solves the discrete Lyapunov equation
+:math:`\Sigma = (I - \alpha H)\Sigma(I - \alpha H)^\top + \alpha^2 C`.
+
+Conventions: ``loss_fn(params, batch)`` returns the mean loss over the examples of ``batch``;
+``data`` is an array or a tuple of arrays sharing a leading axis of length M (the examples); a
+minibatch is B distinct examples drawn uniformly at random, afresh at every step.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physml_helpers import _validation as _v
+
+__all__ = ["overdamped_langevin", "sgd", "minibatch_noise_covariance", "lyapunov_covariance"]
+
+
+def _check_key(key) -> None:
+    if not (hasattr(key, "dtype") and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
+        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__}")
+
+
+def _check_record(n_steps: int, record_every: int) -> int:
+    record_every = _v.count("record_every", record_every, minimum=1)
+    if n_steps % record_every:
+        raise ValueError(
+            f"n_steps must be a multiple of record_every, got n_steps={n_steps}, record_every={record_every}"
+        )
+    return record_every
+
+
+@partial(jax.jit, static_argnames=("grad_fn", "n_steps", "record_every"))
+def _langevin(key, grad_fn, x0, dt, temperature, n_steps, record_every):
+    scale = jnp.sqrt(2 * temperature * dt)
+
+    def step(x, k):
+        noise = jax.random.normal(k, x.shape, x.dtype)
+        return x - dt * grad_fn(x).astype(x.dtype) + scale * noise, None
+
+    def block(x, k):
+        x, _ = jax.lax.scan(step, x, jax.random.split(k, record_every))
+        return x, x
+
+    _, xs = jax.lax.scan(block, x0, jax.random.split(key, n_steps // record_every))
+    return jnp.concatenate([x0[None], xs], axis=0)
+
+
+def overdamped_langevin(
+    key, grad_fn: Callable, x0, *, dt: float, temperature: float, n_steps: int, record_every: int = 1
+) -> jax.Array:
+    r"""Euler–Maruyama for overdamped Langevin dynamics, :math:`x \leftarrow x - \nabla V(x)\,dt + \sqrt{2T\,dt}\,\xi`.
+
+    On a harmonic well :math:`V = \tfrac12 k x^2` the discrete chain is stationary with variance
+    :math:`T / (k(1 - k\,dt/2))`, which tends to the Boltzmann value :math:`T/k` as :math:`dt \to 0`.
+
+    Args:
+      key: JAX random key; the noise :math:`\xi \sim \mathcal N(0, I)` is fresh at every step.
+      grad_fn: callable returning :math:`\nabla V(x)`, same shape as ``x``.
+      x0: float[...] initial state.
+      dt: time step > 0.
+      temperature: :math:`T \ge 0` (0 gives gradient descent with learning rate ``dt``).
+      n_steps: number of steps >= 0.
+      record_every: keep every this-many-th state (``n_steps`` must be a multiple of it).
+
+    Returns:
+      float[n_steps // record_every + 1, *x0.shape]: the states, starting with ``x0``
+      (all ``n_steps + 1`` states with the default ``record_every=1``).
+
+    Raises:
+      ValueError: non-positive ``dt``, negative ``temperature``, bad counts, ``grad_fn`` output
+        shape differing from ``x0``'s.
+      TypeError: ``key`` not a JAX key, ``grad_fn`` not callable.
+    """
+    from physml_helpers.landscape import _check_grad_fn
+
+    _check_key(key)
+    dt = _v.positive_float("dt", dt)
+    temperature = _v.positive_float("temperature", temperature, allow_zero=True)
+    n_steps = _v.count("n_steps", n_steps)
+    record_every = _check_record(n_steps, record_every) if n_steps else 1
+    x0 = _v.float_array("x0", x0)
+    _check_grad_fn(grad_fn, x0)
+    if n_steps == 0:
+        return x0[None]
+    as_x = lambda v: jnp.asarray(v, x0.dtype)  # noqa: E731
+    return _langevin(key, grad_fn, x0, as_x(dt), as_x(temperature), n_steps, record_every)
+
+
+def _as_data(data) -> tuple[tuple[jax.Array, ...], int, bool]:
+    single = not isinstance(data, (tuple, list))
+    arrays = (data,) if single else tuple(data)
+    if not arrays:
+        raise ValueError("data must be an array or a non-empty tuple of arrays, got an empty tuple")
+    out = []
+    for i, a in enumerate(arrays):
+        try:
+            a = jnp.asarray(a)
+        except TypeError as err:
+            raise TypeError(f"data[{i}] must be array-like, got {type(a).__name__}") from err
+        if a.ndim == 0:
+            raise ValueError(f"data[{i}] must have a leading axis of examples, got a scalar")
+        out.append(a)
+    m = out[0].shape[0]
+    for i, a in enumerate(out):
+        if a.shape[0] != m:
+            raise ValueError(
+                f"all data arrays must have the same number of examples; data[0] has {m}, data[{i}] has {a.shape[0]}"
+            )
+    return tuple(out), m, single
+
+
+def _check_loss(loss_fn, params, data, single, batch_size):
+    _v.callable_("loss_fn", loss_fn)
+    batch = tuple(jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype) for a in data)
+    try:
+        out = jax.eval_shape(loss_fn, jax.ShapeDtypeStruct(params.shape, params.dtype), batch[0] if single else batch)
+    except Exception as err:
+        raise ValueError(
+            f"loss_fn(params, batch) could not be evaluated with params of shape {params.shape} and a batch "
+            f"of {batch_size} examples: {type(err).__name__}: {err}"
+        ) from err
+    if getattr(out, "shape", None) != ():
+        raise ValueError(f"loss_fn must return a scalar (the mean loss over the batch), got shape {out.shape}")
+
+
+@partial(jax.jit, static_argnames=("loss_fn", "single", "batch_size", "n_steps", "record_every"))
+def _sgd(key, loss_fn, params, data, lr, single, batch_size, n_steps, record_every):
+    grad = jax.grad(loss_fn)
+    m = data[0].shape[0]
+
+    def step(w, k):
+        idx = jax.random.choice(k, m, (batch_size,), replace=False)
+        batch = tuple(a[idx] for a in data)
+        return w - lr * grad(w, batch[0] if single else batch).astype(w.dtype), None
+
+    def block(w, k):
+        w, _ = jax.lax.scan(step, w, jax.random.split(k, record_every))
+        return w, w
+
+    _, ws = jax.lax.scan(block, params, jax.random.split(key, n_steps // record_every))
+    return jnp.concatenate([params[None], ws], axis=0)
+
+
+def sgd(
+    key,
+    loss_fn: Callable,
+    params,
+    data: Any,
+    *,
+    lr: float,
+    batch_size: int,
+    n_steps: int,
+    record_every: int = 1,
+) -> jax.Array:
+    r"""Minibatch stochastic gradient descent, :math:`w \leftarrow w - \alpha\nabla L^{\mu}(w)`.
+
+    At every step a fresh minibatch :math:`\mu` of ``batch_size`` distinct examples is drawn
+    uniformly from the M examples, independently of earlier steps, so the iterates form a Markov
+    chain (the setting of the Langevin analysis; epoch-wise shuffling differs in its correlations).
+
+    Args:
+      key: JAX random key.
+      loss_fn: ``loss_fn(params, batch) -> scalar``, the mean loss over the batch's examples.
+      params: float[n] initial parameters (a flat vector; use ``jax.flatten_util.ravel_pytree``).
+      data: an array float[M, ...] or a tuple of such arrays (for example ``(x, y)``).
+      lr: learning rate :math:`\alpha > 0`.
+      batch_size: B, 1 <= B <= M.
+      n_steps: number of updates >= 0.
+      record_every: keep every this-many-th iterate (``n_steps`` must be a multiple of it).
+
+    Returns:
+      float[n_steps // record_every + 1, n]: the iterates, starting with ``params``.
+
+    Raises:
+      ValueError: bad learning rate or counts, ``batch_size`` > M, ``params`` not a flat vector,
+        mismatched data arrays, a ``loss_fn`` that fails on a batch or is not scalar.
+      TypeError: ``key`` not a JAX key, ``loss_fn`` not callable.
+    """
+    _check_key(key)
+    lr = _v.positive_float("lr", lr)
+    n_steps = _v.count("n_steps", n_steps)
+    record_every = _check_record(n_steps, record_every) if n_steps else 1
+    params = _v.float_array("params", params)
+    if params.ndim != 1:
+        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    arrays, m, single = _as_data(data)
+    batch_size = _v.count("batch_size", batch_size, minimum=1)
+    if batch_size > m:
+        raise ValueError(f"batch_size must be <= the number of examples M={m}, got {batch_size}")
+    _check_loss(loss_fn, params, arrays, single, batch_size)
+    if n_steps == 0:
+        return params[None]
+    return _sgd(key, loss_fn, params, arrays, jnp.asarray(lr, params.dtype), single, batch_size, n_steps, record_every)
+
+
+def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_size: int) -> jax.Array:
+    r"""Covariance of the minibatch gradient, :math:`C = \langle \nabla\delta L^\mu\,\nabla\delta L^{\mu\top}\rangle_\mu`.
+
+    With per-example gradients :math:`g_k` (k = 1..M), their mean :math:`\bar g = \nabla L` and
+    population covariance :math:`S = \frac1M\sum_k (g_k - \bar g)(g_k - \bar g)^\top`, a minibatch
+    of B distinct examples drawn uniformly has
+
+    .. math:: C = \frac{M - B}{B\,(M - 1)}\, S,
+
+    exactly (sampling without replacement; the factor is 1/B for M much larger than B and 0 for
+    B = M). The SGD noise :math:`\eta = -\alpha\nabla\delta L^\mu` has covariance :math:`\alpha^2 C`.
+
+    Args:
+      loss_fn: ``loss_fn(params, batch) -> scalar`` mean loss over the batch (as for :func:`sgd`).
+      params: float[n] parameters at which to evaluate the noise.
+      data: array float[M, ...] or tuple of arrays with M examples, M >= 2.
+      batch_size: B, 1 <= B <= M.
+
+    Returns:
+      float[n, n] symmetric positive semi-definite matrix.
+
+    Raises:
+      ValueError: as for :func:`sgd`, and M < 2.
+    """
+    params = _v.float_array("params", params)
+    if params.ndim != 1:
+        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    arrays, m, single = _as_data(data)
+    if m < 2:
+        raise ValueError(f"data must hold at least 2 examples to have a covariance, got {m}")
+    batch_size = _v.count("batch_size", batch_size, minimum=1)
+    if batch_size > m:
+        raise ValueError(f"batch_size must be <= the number of examples M={m}, got {batch_size}")
+    _check_loss(loss_fn, params, arrays, single, 1)
+    return _noise_cov(loss_fn, params, arrays, single, jnp.asarray((m - batch_size) / (batch_size * (m - 1)), params.dtype))
+
+
+@partial(jax.jit, static_argnames=("loss_fn", "single"))
+def _noise_cov(loss_fn, params, data, single, factor):
+    def one(example):
+        batch = tuple(a[None] for a in example)
+        return jax.grad(loss_fn)(params, batch[0] if single else batch)
+
+    g = jax.vmap(one)(data)
+    dg = g - jnp.mean(g, axis=0)
+    return factor * (dg.T @ dg) / g.shape[0]
+
+
+def lyapunov_covariance(hessian, noise_covariance, *, lr: float) -> jax.Array:
+    r"""Stationary covariance of SGD linearised about a minimum (an Ornstein–Uhlenbeck process).
+
+    Solves :math:`\Sigma = (I - \alpha H)\,\Sigma\,(I - \alpha H)^\top + \alpha^2 C` in the eigenbasis
+    :math:`H = U\operatorname{diag}(h)U^\top`, where it decouples:
+
+    .. math:: \tilde\Sigma_{ij} = \frac{\alpha^2\,\tilde C_{ij}}{1 - (1 - \alpha h_i)(1 - \alpha h_j)},
+              \qquad \tilde X = U^\top X U.
+
+    For small :math:`\alpha` this is the continuous Lyapunov equation
+    :math:`H\Sigma + \Sigma H = \alpha C`; with :math:`C \propto H` the covariance is isotropic.
+
+    Args:
+      hessian: float[n, n] symmetric, with every eigenvalue in :math:`(0, 2/\alpha)` (a minimum
+        on which GD with this learning rate is stable).
+      noise_covariance: float[n, n] symmetric, C (the minibatch-gradient covariance).
+      lr: learning rate :math:`\alpha > 0`.
+
+    Returns:
+      float[n, n] the stationary covariance :math:`\Sigma` of the weights.
+
+    Raises:
+      ValueError: shapes that are not matching square matrices, asymmetric input, or a Hessian with
+        an eigenvalue outside :math:`(0, 2/\alpha)` (no stationary state exists).
+    """
+    lr = _v.positive_float("lr", lr)
+    h = _v.float_array("hessian", hessian)
+    c = _v.float_array("noise_covariance", noise_covariance)
+    for name, a in (("hessian", h), ("noise_covariance", c)):
+        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+            raise ValueError(f"{name} must be a square matrix [n, n], got shape {a.shape}")
+        scale = float(jnp.max(jnp.abs(a)))
+        if float(jnp.max(jnp.abs(a - a.T))) > 1e-8 * scale + 1e-14:
+            raise ValueError(f"{name} must be symmetric")
+    if h.shape != c.shape:
+        raise ValueError(f"hessian and noise_covariance must have the same shape, got {h.shape} and {c.shape}")
+    eigs, u = jnp.linalg.eigh(0.5 * (h + h.T))
+    lo, hi = float(eigs[0]), float(eigs[-1])
+    if not (lo > 0 and hi < 2 / lr):
+        raise ValueError(
+            f"every Hessian eigenvalue must lie in (0, 2/lr) = (0, {2 / lr:.6g}) for a stationary state, "
+            f"got eigenvalues from {lo:.6g} to {hi:.6g}"
+        )
+    a = 1 - lr * eigs
+    c_tilde = u.T @ (0.5 * (c + c.T)) @ u
+    sigma_tilde = lr**2 * c_tilde / (1 - a[:, None] * a[None, :])
+    return u @ sigma_tilde @ u.T

@@ -1,0 +1,112 @@
+"""physml_helpers.randommatrix against exact results: closed forms for n = 1, 2, Monte Carlo within
+binomial error bars, the Dean-Majumdar large-deviation rate, and the semicircle's moments."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physml_helpers.randommatrix import (
+    goe_matrices,
+    goe_sign_definite_probability,
+    semicircle_density,
+    sign_definite_count,
+)
+
+
+def test_exact_probability_closed_forms():
+    assert goe_sign_definite_probability(1) == pytest.approx(1.0, abs=1e-14)
+    # n = 2: P(a > 0, b > 0, ab > c^2) with a, b ~ N(0, 2), c ~ N(0, 1) is (2 - sqrt 2)/4 for each sign.
+    assert goe_sign_definite_probability(2) == pytest.approx((2 - math.sqrt(2)) / 2, rel=1e-12)
+
+
+def test_exact_probability_against_independent_quadrature_n3():
+    # A slower, independent route for n = 3: integrate the joint eigenvalue density
+    # prod|l_i - l_j| exp(-sum l^2 / 4) over the positive orthant and over R^3 on a grid.
+    x = np.linspace(-14, 14, 561)
+    dx = x[1] - x[0]
+    l1, l2, l3 = np.meshgrid(x, x, x, indexing="ij", sparse=True)
+    dens = np.abs((l1 - l2) * (l1 - l3) * (l2 - l3)) * np.exp(-(l1**2 + l2**2 + l3**2) / 4)
+    pos = (l1 > 0) & (l2 > 0) & (l3 > 0)
+    neg = (l1 < 0) & (l2 < 0) & (l3 < 0)
+    ratio = dens[pos | neg].sum() / dens.sum()
+    # The grid misses the measure-zero planes l_i = 0, where the density is smooth: error O(dx).
+    assert goe_sign_definite_probability(3) == pytest.approx(ratio, rel=2 * dx)
+
+
+@pytest.mark.parametrize("n, n_samples", [(2, 200_000), (3, 400_000), (4, 400_000)])
+def test_monte_carlo_agrees_with_exact_within_error_bars(n, n_samples):
+    count = sign_definite_count(jax.random.key(n), n, n_samples, chunk=100_000)
+    p = goe_sign_definite_probability(n)
+    sigma = math.sqrt(p * (1 - p) / n_samples)
+    assert abs(count / n_samples - p) < 5 * sigma
+
+
+def test_pivot_count_agrees_with_eigenvalues_on_the_same_matrices():
+    key = jax.random.key(11)
+    # The counter draws its chunk with the chunk's key, so regenerate the same matrices here.
+    chunk_key = jax.random.split(key, 1)[0]
+    a = jax.random.normal(chunk_key, (3, 3, 5000))
+    h = jnp.moveaxis((a + jnp.swapaxes(a, 0, 1)) / jnp.sqrt(2.0), -1, 0)
+    eigs = jnp.linalg.eigvalsh(h)
+    want = int(jnp.sum((eigs[:, 0] > 0) | (eigs[:, -1] < 0)))
+    assert sign_definite_count(key, 3, 5000, chunk=5000) == want
+
+
+def test_log_probability_curvature_approaches_dean_majumdar_rate():
+    logp = np.log([goe_sign_definite_probability(n) for n in range(1, 11)])
+    theta_eff = -np.diff(logp, 2) / 2  # second difference of -ln P / 2 -> theta for large n
+    assert np.all(np.diff(theta_eff) > 0)  # monotone approach from below
+    assert abs(theta_eff[-1] - math.log(3) / 4) < 1e-3
+    # and nowhere near the independent-sign picture ln P = (1 - n) ln 2, whose curvature is 0
+    assert theta_eff[0] > 0.25
+
+
+def test_goe_matrices_shape_symmetry_and_variances():
+    h = goe_matrices(jax.random.key(0), 4, 20_000)
+    assert h.shape == (20_000, 4, 4) and h.dtype == jnp.float64
+    np.testing.assert_array_equal(h, jnp.swapaxes(h, -1, -2))
+    diag_var = float(jnp.var(h[:, 0, 0]))
+    off_var = float(jnp.var(h[:, 0, 1]))
+    # variance of a variance estimate from N normal samples: 2 s^4 / N
+    assert abs(diag_var - 2.0) < 5 * 2.0 * math.sqrt(2 / 20_000)
+    assert abs(off_var - 1.0) < 5 * 1.0 * math.sqrt(2 / 20_000)
+    assert goe_matrices(jax.random.key(0), 2, 3, dtype=jnp.float32).dtype == jnp.float32
+
+
+def test_semicircle_normalisation_and_second_moment():
+    n = 50
+    x = np.linspace(-2 * math.sqrt(n), 2 * math.sqrt(n), 200_001)
+    rho = np.asarray(semicircle_density(x, n=n))
+    assert np.trapezoid(rho, x) == pytest.approx(1.0, abs=1e-6)
+    # the semicircle of radius R = 2 sqrt(n) has second moment R^2 / 4 = n
+    assert np.trapezoid(x**2 * rho, x) == pytest.approx(n, rel=1e-6)
+    assert float(semicircle_density(jnp.array(3 * math.sqrt(n)), n=n)) == 0.0
+
+
+def test_large_goe_spectrum_matches_semicircle_second_moment():
+    n = 400
+    eigs = jnp.linalg.eigvalsh(goe_matrices(jax.random.key(5), n, 1)[0])
+    # exact for finite n: E[(1/n) tr H^2] = (1/n)(n * 2 + n(n-1) * 1) = n + 1
+    assert abs(float(jnp.mean(eigs**2)) - (n + 1)) < 0.05 * n
+    assert float(jnp.max(jnp.abs(eigs))) < 2 * math.sqrt(n) * 1.05
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: goe_sign_definite_probability(0), ValueError, "n must be an integer >= 1"),
+        (lambda: goe_sign_definite_probability(11), ValueError, "n must be <= 10"),
+        (lambda: goe_sign_definite_probability(2.0), ValueError, "integer"),
+        (lambda: sign_definite_count(jax.random.key(0), 3, 1000, chunk=300), ValueError, "multiple of chunk"),
+        (lambda: sign_definite_count(0, 3, 1000), TypeError, "key"),
+        (lambda: goe_matrices(jax.random.key(0), 3, 0), ValueError, "n_samples"),
+        (lambda: goe_matrices(jax.random.key(0), 3, 2, dtype=jnp.int32), TypeError, "floating"),
+        (lambda: semicircle_density(1.0, n=0), ValueError, "n must"),
+    ],
+)
+def test_bad_inputs_get_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
