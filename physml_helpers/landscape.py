@@ -14,6 +14,7 @@ parameter shape. Output dtypes follow the input ``theta0``; float64 is the calle
 
 from __future__ import annotations
 
+import itertools
 from functools import partial
 from typing import Callable
 
@@ -31,6 +32,8 @@ __all__ = [
     "classify_critical_point",
     "newton_critical_point",
     "flatness",
+    "random_fourier_landscape",
+    "unique_points",
 ]
 
 GradFn = Callable[[jax.Array], jax.Array]
@@ -419,3 +422,74 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
         return 0.5 * (lo + hi)
 
     return side(1.0) + side(-1.0)
+
+
+def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Array], jax.Array]:
+    r"""A random smooth function on the torus :math:`[0, 2\pi)^n`, a test bed for critical points.
+
+    .. math:: f(\theta) = \sum_{m} a_m \cos(m\cdot\theta + \varphi_m),
+              \qquad a_m \sim \mathcal N\big(0, e^{-|m|^2/k_{\max}^2}\big),\ \varphi_m \sim U[0, 2\pi),
+
+    summed over integer vectors :math:`m` with entries in :math:`[-k_{\max}, k_{\max}]`, one of each
+    pair :math:`\pm m`. Being periodic, it has finitely many critical points, and by Morse theory
+    their indices obey :math:`\sum_k (-1)^k N_k = \chi(T^n) = 0` and :math:`N_k \ge \binom{n}{k}`.
+
+    Args:
+      key: JAX random key.
+      n: dimension >= 1.
+      k_max: largest frequency per coordinate >= 1.
+
+    Returns:
+      ``fn(theta: float[n]) -> scalar``, jit- and vmap-compatible.
+    """
+    from physml_helpers.randommatrix import _check_key
+
+    _check_key(key)
+    n = _v.count("n", n, minimum=1)
+    k_max = _v.count("k_max", k_max, minimum=1)
+    if (2 * k_max + 1) ** n > 200_000:
+        raise ValueError(f"(2 k_max + 1)^n = {(2 * k_max + 1) ** n} Fourier modes is too many; lower n or k_max")
+    zero = (0,) * n
+    modes = np.array([m for m in itertools.product(range(-k_max, k_max + 1), repeat=n) if m > zero], dtype=float)
+    key_a, key_p = jax.random.split(key)
+    dtype = jnp.result_type(float)
+    m = jnp.asarray(modes, dtype)
+    amp = jax.random.normal(key_a, (len(modes),), dtype) * jnp.exp(-0.5 * jnp.sum(m**2, axis=1) / k_max**2)
+    phase = jax.random.uniform(key_p, (len(modes),), dtype, maxval=2 * jnp.pi)
+
+    def fn(theta):
+        return jnp.sum(amp * jnp.cos(m @ theta + phase))
+
+    return fn
+
+
+def unique_points(points, *, tol: float = 1e-6, period: float | None = None) -> np.ndarray:
+    r"""Remove duplicates (within ``tol`` in every coordinate) from a set of points.
+
+    Args:
+      points: float[N, n] points, for example critical points found from many starts.
+      tol: two points closer than this in every coordinate are the same, > 0.
+      period: if given, coordinates are periodic with this period (2π on the torus) and points are
+        reduced to [0, period) first.
+
+    Returns:
+      float[N_unique, n] the distinct points, in order of first appearance.
+    """
+    pts = np.asarray(_v.float_array("points", points), dtype=np.float64)
+    if pts.ndim != 2:
+        raise ValueError(f"points must be a 2-D array [N, n], got shape {pts.shape}")
+    tol = _v.positive_float("tol", tol)
+    if period is not None:
+        period = _v.positive_float("period", period)
+        pts = np.mod(pts, period)
+    kept: list[np.ndarray] = []
+    for p in pts:
+        for q in kept:
+            d = np.abs(p - q)
+            if period is not None:
+                d = np.minimum(d, period - d)
+            if np.all(d < tol):
+                break
+        else:
+            kept.append(p)
+    return np.array(kept).reshape(-1, pts.shape[1])

@@ -101,3 +101,31 @@ def test_flatness_infinite_when_never_reaching_level():
 def test_bad_inputs_get_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_random_fourier_landscape_obeys_morse_theory_on_the_two_torus():
+    from math import comb
+
+    from physml_helpers.landscape import random_fourier_landscape, unique_points
+
+    fn = random_fourier_landscape(jax.random.key(1), 2, k_max=3)
+    # periodic in each coordinate
+    theta = jnp.array([0.4, 1.9])
+    assert abs(float(fn(theta + jnp.array([2 * jnp.pi, 0.0]))) - float(fn(theta))) < 1e-12
+    starts = jax.random.uniform(jax.random.key(2), (3000, 2), maxval=2 * jnp.pi)
+    pts, gnorm = jax.vmap(lambda s: newton_critical_point(fn, s, n_steps=40))(starts)
+    pts = unique_points(pts[np.asarray(gnorm) < 1e-9], period=2 * np.pi)
+    indices = [classify_critical_point(hessian_spectrum(fn, jnp.asarray(p)))[1] for p in pts]
+    counts = np.bincount(indices, minlength=3)
+    assert counts[0] - counts[1] + counts[2] == 0  # Euler characteristic of the torus
+    assert all(counts[k] >= comb(2, k) for k in range(3))  # Morse inequalities with Betti numbers of T^2
+
+
+def test_unique_points_with_and_without_period():
+    from physml_helpers.landscape import unique_points
+
+    pts = np.array([[0.0, 1.0], [1e-9, 1.0], [2 * np.pi - 1e-9, 1.0], [3.0, 3.0]])
+    assert unique_points(pts).shape == (3, 2)
+    assert unique_points(pts, period=2 * np.pi).shape == (2, 2)
+    with pytest.raises(ValueError, match="2-D"):
+        unique_points(np.ones(3))
