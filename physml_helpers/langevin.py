@@ -16,7 +16,7 @@ solves the discrete Lyapunov equation
 
 Conventions: ``loss_fn(params, batch)`` returns the mean loss over the examples of ``batch``;
 ``data`` is an array or a tuple of arrays sharing a leading axis of length M (the examples); a
-minibatch is B distinct examples drawn uniformly at random, afresh at every step.
+minibatch is B examples drawn independently and uniformly (with replacement), afresh at every step.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _sgd(key, loss_fn, params, data, lr, single, batch_size, n_steps, record_eve
     m = data[0].shape[0]
 
     def step(w, k):
-        idx = jax.random.choice(k, m, (batch_size,), replace=False)
+        idx = jax.random.randint(k, (batch_size,), 0, m)  # with replacement: O(B) per step
         batch = tuple(a[idx] for a in data)
         return w - lr * grad(w, batch[0] if single else batch).astype(w.dtype), None
 
@@ -172,9 +172,10 @@ def sgd(
 ) -> jax.Array:
     r"""Minibatch stochastic gradient descent, :math:`w \leftarrow w - \alpha\nabla L^{\mu}(w)`.
 
-    At every step a fresh minibatch :math:`\mu` of ``batch_size`` distinct examples is drawn
-    uniformly from the M examples, independently of earlier steps, so the iterates form a Markov
-    chain (the setting of the Langevin analysis; epoch-wise shuffling differs in its correlations).
+    At every step a fresh minibatch :math:`\mu` of ``batch_size`` examples is drawn independently
+    and uniformly from the M examples (with replacement), independently of earlier steps, so the
+    iterates form a Markov chain: the setting of the Langevin analysis. Epoch-wise shuffling
+    without replacement has slightly smaller noise, by the factor (M - B)/(M - 1).
 
     Args:
       key: JAX random key.
@@ -182,7 +183,7 @@ def sgd(
       params: float[n] initial parameters (a flat vector; use ``jax.flatten_util.ravel_pytree``).
       data: an array float[M, ...] or a tuple of such arrays (for example ``(x, y)``).
       lr: learning rate :math:`\alpha > 0`.
-      batch_size: B, 1 <= B <= M.
+      batch_size: B >= 1.
       n_steps: number of updates >= 0.
       record_every: keep every this-many-th iterate (``n_steps`` must be a multiple of it).
 
@@ -190,7 +191,7 @@ def sgd(
       float[n_steps // record_every + 1, n]: the iterates, starting with ``params``.
 
     Raises:
-      ValueError: bad learning rate or counts, ``batch_size`` > M, ``params`` not a flat vector,
+      ValueError: bad learning rate or counts, ``params`` not a flat vector,
         mismatched data arrays, a ``loss_fn`` that fails on a batch or is not scalar.
       TypeError: ``key`` not a JAX key, ``loss_fn`` not callable.
     """
@@ -203,8 +204,6 @@ def sgd(
         raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
     arrays, m, single = _as_data(data)
     batch_size = _v.count("batch_size", batch_size, minimum=1)
-    if batch_size > m:
-        raise ValueError(f"batch_size must be <= the number of examples M={m}, got {batch_size}")
     _check_loss(loss_fn, params, arrays, single, batch_size)
     if n_steps == 0:
         return params[None]
@@ -216,18 +215,19 @@ def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_si
 
     With per-example gradients :math:`g_k` (k = 1..M), their mean :math:`\bar g = \nabla L` and
     population covariance :math:`S = \frac1M\sum_k (g_k - \bar g)(g_k - \bar g)^\top`, a minibatch
-    of B distinct examples drawn uniformly has
+    of B examples drawn independently and uniformly (as in :func:`sgd`) has, exactly,
 
-    .. math:: C = \frac{M - B}{B\,(M - 1)}\, S,
+    .. math:: C = S / B .
 
-    exactly (sampling without replacement; the factor is 1/B for M much larger than B and 0 for
-    B = M). The SGD noise :math:`\eta = -\alpha\nabla\delta L^\mu` has covariance :math:`\alpha^2 C`.
+    The SGD noise :math:`\eta = -\alpha\nabla\delta L^\mu` has covariance :math:`\alpha^2 C`: it
+    scales as :math:`\alpha^2/B`, and per unit of gradient-flow time (:math:`\alpha` per step) as
+    :math:`\alpha/B`, the "temperature" of SGD.
 
     Args:
       loss_fn: ``loss_fn(params, batch) -> scalar`` mean loss over the batch (as for :func:`sgd`).
       params: float[n] parameters at which to evaluate the noise.
       data: array float[M, ...] or tuple of arrays with M examples, M >= 2.
-      batch_size: B, 1 <= B <= M.
+      batch_size: B >= 1.
 
     Returns:
       float[n, n] symmetric positive semi-definite matrix.
@@ -242,10 +242,8 @@ def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_si
     if m < 2:
         raise ValueError(f"data must hold at least 2 examples to have a covariance, got {m}")
     batch_size = _v.count("batch_size", batch_size, minimum=1)
-    if batch_size > m:
-        raise ValueError(f"batch_size must be <= the number of examples M={m}, got {batch_size}")
     _check_loss(loss_fn, params, arrays, single, 1)
-    return _noise_cov(loss_fn, params, arrays, single, jnp.asarray((m - batch_size) / (batch_size * (m - 1)), params.dtype))
+    return _noise_cov(loss_fn, params, arrays, single, jnp.asarray(1.0 / batch_size, params.dtype))
 
 
 @partial(jax.jit, static_argnames=("loss_fn", "single"))
