@@ -47,6 +47,18 @@ def _check_record(n_steps: int, record_every: int) -> int:
     return record_every
 
 
+def _run_recorded(step, key, x0, n_steps: int, record_every: int):
+    """Iterate ``step(x, key) -> (x, None)`` n_steps times with fresh keys, keeping x0 and every
+    record_every-th state: float[n_steps // record_every + 1, *x0.shape]. Traced inside a jit."""
+
+    def block(x, k):
+        x, _ = jax.lax.scan(step, x, jax.random.split(k, record_every))
+        return x, x
+
+    _, xs = jax.lax.scan(block, x0, jax.random.split(key, n_steps // record_every))
+    return jnp.concatenate([x0[None], xs], axis=0)
+
+
 @partial(jax.jit, static_argnames=("grad_fn", "n_steps", "record_every"))
 def _langevin(key, grad_fn, x0, dt, temperature, n_steps, record_every):
     scale = jnp.sqrt(2 * temperature * dt)
@@ -55,12 +67,7 @@ def _langevin(key, grad_fn, x0, dt, temperature, n_steps, record_every):
         noise = jax.random.normal(k, x.shape, x.dtype)
         return x - dt * grad_fn(x).astype(x.dtype) + scale * noise, None
 
-    def block(x, k):
-        x, _ = jax.lax.scan(step, x, jax.random.split(k, record_every))
-        return x, x
-
-    _, xs = jax.lax.scan(block, x0, jax.random.split(key, n_steps // record_every))
-    return jnp.concatenate([x0[None], xs], axis=0)
+    return _run_recorded(step, key, x0, n_steps, record_every)
 
 
 def overdamped_langevin(
@@ -151,12 +158,7 @@ def _sgd(key, loss_fn, params, data, lr, single, batch_size, n_steps, record_eve
         batch = tuple(a[idx] for a in data)
         return w - lr * grad(w, batch[0] if single else batch).astype(w.dtype), None
 
-    def block(w, k):
-        w, _ = jax.lax.scan(step, w, jax.random.split(k, record_every))
-        return w, w
-
-    _, ws = jax.lax.scan(block, params, jax.random.split(key, n_steps // record_every))
-    return jnp.concatenate([params[None], ws], axis=0)
+    return _run_recorded(step, key, params, n_steps, record_every)
 
 
 def sgd(
