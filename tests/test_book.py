@@ -21,6 +21,7 @@ import threading
 
 import nbformat
 import pytest
+import yaml
 
 from physml_helpers.course.assign import BEGIN, END
 
@@ -36,28 +37,45 @@ def _jupyter_book():
 
 @pytest.fixture(scope="module")
 def editions(tmp_path_factory):
-    """Build the full and the student edition side by side; return their HTML folders."""
+    """Build the full edition, then the student edition; return their logs and HTML folders.
+
+    The builds run one after the other and share one execution cache: the full build executes every
+    notebook, the student build reuses those results (same notebooks, same code), so no notebook runs
+    twice at the same time.
+    """
     out = tmp_path_factory.mktemp("books")
+    cache = out / "jupyter_cache"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config.setdefault("execute", {})["cache"] = str(cache)
+    extensions = config.get("sphinx", {}).get("local_extensions", {})  # resolved next to the config file
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
+    config_path = out / "_config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    common = ["-W", "-n", "--keep-going", "--config", str(config_path)]
     commands = {
-        "full": [_jupyter_book(), "build", ".", "-W", "-n", "--keep-going", "--path-output", str(out / "full")],
+        "full": [_jupyter_book(), "build", ".", *common, "--path-output", str(out / "full")],
         "student": [
-            _jupyter_book(), "build", ".", "--toc", "_toc_student.yml",
-            "-W", "-n", "--keep-going", "--path-output", str(out / "student"),
+            _jupyter_book(), "build", ".", "--toc", "_toc_student.yml", *common, "--path-output", str(out / "student"),
         ],
     }
-    procs = {
-        name: subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for name, cmd in commands.items()
-    }
-    logs = {name: proc.communicate(timeout=1200)[0] for name, proc in procs.items()}
-    return {
-        name: {"returncode": procs[name].returncode, "log": logs[name], "html": out / name / "_build" / "html"}
-        for name in commands
-    }
+    results = {}
+    for name, cmd in commands.items():
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1500)
+        results[name] = {"returncode": proc.returncode, "log": proc.stdout, "html": out / name / "_build" / "html"}
+    return results
 
 
 def _pages(html_root: pathlib.Path) -> list[pathlib.Path]:
     return sorted(p for p in html_root.rglob("*.html") if not {"_static", "_sources", "_images"} & set(p.parts))
+
+
+def _failure_report(result) -> str:
+    """What to show when a build fails: the first traceback of the log (a notebook's failing cell comes
+    first in the chain of exceptions), then the log's tail."""
+    log = result["log"]
+    first = log.find("Traceback")
+    head = log[first : first + 8000] if first >= 0 else ""
+    return "\n".join([head, "--- end of the build log ---", log[-2500:]])
 
 
 @pytest.mark.book
@@ -65,7 +83,7 @@ def _pages(html_root: pathlib.Path) -> list[pathlib.Path]:
 def test_edition_builds_without_warnings(editions, edition):
     result = editions[edition]
     warnings = [line for line in result["log"].splitlines() if re.search(r"\bWARNING\b|\bERROR\b", line) and "IPKernelApp" not in line]
-    assert result["returncode"] == 0, result["log"][-4000:]
+    assert result["returncode"] == 0, _failure_report(result)
     assert warnings == [], "\n".join(warnings)
     assert (result["html"] / "index.html").is_file()
 
