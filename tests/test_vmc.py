@@ -1,0 +1,163 @@
+"""Variational Monte Carlo estimators against exact sums over all configurations."""
+
+import itertools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physml_helpers.quantum import configurations, ground_state, heisenberg_hamiltonian, tfim_exact_energy, tfim_hamiltonian
+from physml_helpers.vmc import (
+    exact_statistics,
+    heisenberg_local_energy,
+    init_rbm,
+    log_psi_vector,
+    marshall_sign,
+    metropolis,
+    rbm_log_psi,
+    tfim_local_energy,
+    vmc,
+)
+
+
+def random_rbm(n, seed=0, alpha=2, scale=0.4):
+    return init_rbm(jax.random.key(seed), n, alpha=alpha, scale=scale)
+
+
+def test_rbm_is_the_marginal_over_hidden_spins():
+    n, params = 4, random_rbm(4, alpha=1)
+    a, b, W = (np.asarray(params[k]) for k in ("a", "b", "W"))
+    for s in configurations(n).astype(float):
+        total = sum(np.exp(a @ s + b @ h + h @ W @ s) for h in itertools.product([-1, 1], repeat=len(b)))
+        # summing out M hidden spins gives 2^M prod cosh; the helper drops the constant M ln 2
+        assert float(rbm_log_psi(params, jnp.asarray(s))) == pytest.approx(np.log(total) - len(b) * np.log(2), abs=1e-12)
+
+
+def test_log_cosh_is_stable_for_large_arguments():
+    params = {"a": jnp.zeros(2), "b": jnp.array([800.0]), "W": jnp.zeros((1, 2))}
+    assert float(rbm_log_psi(params, jnp.ones(2))) == pytest.approx(800.0 - np.log(2), rel=1e-14)
+
+
+@pytest.mark.parametrize("h", [0.5, 1.3])
+def test_tfim_local_energy_is_H_psi_over_psi(h):
+    n = 5
+    params = random_rbm(n)
+    psi = np.exp(np.asarray(log_psi_vector(rbm_log_psi, params, n)))
+    want = (tfim_hamiltonian(n, h=h, J=0.7) @ psi) / psi
+    s = jnp.asarray(configurations(n), float)
+    got = jax.vmap(lambda x: tfim_local_energy(rbm_log_psi, params, x, h=h, J=0.7))(s)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("marshall", [True, False])
+def test_heisenberg_local_energy_is_H_psi_over_psi(marshall):
+    n = 6
+    params = random_rbm(n, seed=3)
+    s = jnp.asarray(configurations(n), float)
+    psi = np.exp(np.asarray(log_psi_vector(rbm_log_psi, params, n)))
+    sign = np.asarray(marshall_sign(s)) if marshall else np.ones(len(psi))
+    phi = sign * psi
+    want = (heisenberg_hamiltonian(n, J=1.2) @ phi) / phi
+    got = jax.vmap(lambda x: heisenberg_local_energy(rbm_log_psi, params, x, J=1.2, marshall=marshall))(s)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+
+
+def test_marshall_sign_matches_the_heisenberg_ground_state():
+    n = 8
+    _, state = ground_state(heisenberg_hamiltonian(n))
+    s = configurations(n)
+    support = np.abs(state) > 1e-10
+    signed = np.asarray(marshall_sign(jnp.asarray(s)))[support] * state[support]
+    assert np.all(signed > 0) or np.all(signed < 0)
+
+
+def test_exact_statistics_energy_force_and_metric():
+    n, h = 6, 0.8
+    params = random_rbm(n, seed=1)
+    local = partial(tfim_local_energy, h=h)
+    stats = exact_statistics(rbm_log_psi, local, params, n)
+    H = jnp.asarray(tfim_hamiltonian(n, h=h).toarray())
+
+    def rayleigh(p):
+        psi = jnp.exp(log_psi_vector(rbm_log_psi, p, n))
+        return psi @ H @ psi / (psi @ psi)
+
+    def normalized(p):
+        psi = jnp.exp(log_psi_vector(rbm_log_psi, p, n))
+        return psi / jnp.linalg.norm(psi)
+
+    flat = lambda tree: jnp.concatenate([leaf.reshape(-1) for leaf in jax.tree_util.tree_leaves(tree)])  # noqa: E731
+    assert float(stats["energy"]) == pytest.approx(float(rayleigh(params)), abs=1e-12)
+    np.testing.assert_allclose(np.asarray(2 * stats["force"]), np.asarray(flat(jax.grad(rayleigh)(params))), atol=1e-11)
+    # the quantum geometric tensor of a real state is J^T J, J the Jacobian of the normalized state
+    jac = jax.jacfwd(normalized)(params)
+    jac = jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in jax.tree_util.tree_leaves(jac)], axis=1)
+    np.testing.assert_allclose(np.asarray(stats["S"]), np.asarray(jac.T @ jac), atol=1e-12)
+    assert float(np.sum(stats["probabilities"])) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_metropolis_samples_psi_squared():
+    n = 5
+    params = random_rbm(n, seed=2, scale=0.5)
+    init, sweep = metropolis(rbm_log_psi, n, n_chains=4000)
+    state = sweep(init(jax.random.key(0), params), params, 30)
+    index = np.asarray(((1 - state.configs) // 2).astype(int) @ (2 ** np.arange(n - 1, -1, -1)))
+    counts = np.bincount(index, minlength=2**n)
+    p = np.asarray(exact_statistics(rbm_log_psi, partial(tfim_local_energy, h=1.0), params, n)["probabilities"])
+    chi2 = np.sum((counts - 4000 * p) ** 2 / (4000 * p))
+    # chi-square with 31 degrees of freedom: mean 31, standard deviation 7.9; 70 is 5 standard deviations out
+    assert chi2 < 70, chi2
+
+
+def test_exchange_moves_conserve_magnetization():
+    n = 8
+    params = random_rbm(n, seed=4)
+    init, sweep = metropolis(rbm_log_psi, n, n_chains=64, move="exchange")
+    state = sweep(init(jax.random.key(1), params), params, 10)
+    assert np.all(np.asarray(state.configs).sum(axis=1) == 0)
+    assert int(state.accepted.sum()) > 0
+
+
+def test_monte_carlo_energy_within_error_bar_of_exact():
+    n, h = 6, 1.0
+    params = random_rbm(n, seed=5, scale=0.3)
+    local = partial(tfim_local_energy, h=h)
+    init, step = vmc(rbm_log_psi, local, n, n_chains=4000, lr=1e-12, n_thermalize=30)
+    _, info = step(init(jax.random.key(2), params))
+    exact = float(exact_statistics(rbm_log_psi, local, params, n)["energy"])
+    assert abs(float(info["energy"]) - exact) < 5 * float(info["error"])
+    assert 0.0 < float(info["acceptance"]) <= 1.0
+
+
+def test_vmc_with_sr_converges_to_the_ground_state():
+    n, h = 8, 1.0
+    local = partial(tfim_local_energy, h=h)
+    init, step = vmc(rbm_log_psi, local, n, n_chains=500, lr=0.05, diag_shift=0.01)
+    state = init(jax.random.key(3), init_rbm(jax.random.key(4), n, alpha=1))
+    for _ in range(150):
+        state, info = step(state)
+    exact = tfim_exact_energy(n, h=h)
+    energy = float(exact_statistics(rbm_log_psi, local, state.params, n)["energy"])
+    assert energy >= exact - 1e-12  # variational bound, exact sums: no noise
+    assert (energy - exact) / abs(exact) < 1e-3
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match="key"):
+        init_rbm(0, 4)
+    with pytest.raises(ValueError, match="alpha"):
+        init_rbm(jax.random.key(0), 4, alpha=0)
+    with pytest.raises(ValueError, match="move"):
+        metropolis(rbm_log_psi, 4, n_chains=2, move="swap")
+    with pytest.raises(ValueError, match="even n_sites"):
+        metropolis(rbm_log_psi, 5, n_chains=2, move="exchange")
+    with pytest.raises(ValueError, match="n_chains"):
+        metropolis(rbm_log_psi, 4, n_chains=0)
+    with pytest.raises(TypeError, match="log_psi"):
+        metropolis("rbm", 4, n_chains=2)
+    with pytest.raises(ValueError, match="lr"):
+        vmc(rbm_log_psi, tfim_local_energy, 4, lr=-1.0)
+    with pytest.raises(ValueError, match="n_sites must be <= 20"):
+        exact_statistics(rbm_log_psi, tfim_local_energy, random_rbm(21), 21)
