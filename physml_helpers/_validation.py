@@ -40,6 +40,13 @@ def count(name: str, value: Any, *, minimum: int = 0) -> int:
     return value
 
 
+def integer(name: str, value: Any) -> int:
+    """Return ``value`` as an int after checking it is an integer (of any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def callable_(name: str, value: Any) -> Callable:
     if not callable(value):
         raise TypeError(f"{name} must be a callable, got {value!r} ({type(value).__name__})")

@@ -34,6 +34,8 @@ __all__ = [
     "tfim_exact_energy",
     "tfim_sector_energies",
     "expectation",
+    "basis_index",
+    "fidelity",
 ]
 
 MAX_SITES = 24  # 2^24 states: a sparse matrix of about 3 GB; beyond this, exact diagonalization is not for a laptop
@@ -257,3 +259,25 @@ def tfim_exact_energy(n_sites: int, *, h: float, J: float = 1.0) -> float:
     Valid for any ``n_sites >= 2`` (no exponential cost).
     """
     return min(tfim_sector_energies(n_sites, h=h, J=J))
+
+
+def basis_index(configs) -> np.ndarray:
+    """Basis-state numbers of ±1 configurations ``[..., n]`` (the inverse of :func:`configurations`)."""
+    s = np.asarray(configs)
+    if s.ndim < 1 or s.shape[-1] < 1 or not np.all(np.abs(s) == 1):
+        raise ValueError(f"configs must be an array [..., n] of ±1 entries, got shape {s.shape}")
+    n = s.shape[-1]
+    bits = ((1 - s) // 2).astype(np.int64)
+    return bits @ (2 ** np.arange(n - 1, -1, -1, dtype=np.int64))
+
+
+def fidelity(state_a, state_b) -> float:
+    r"""Fidelity :math:`|\langle a|b\rangle|^2 / (\langle a|a\rangle\langle b|b\rangle)` of two state vectors."""
+    a = np.asarray(state_a)
+    b = np.asarray(state_b)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"state_a and state_b must be vectors of one length, got shapes {a.shape} and {b.shape}")
+    norm = np.vdot(a, a).real * np.vdot(b, b).real
+    if norm == 0:
+        raise ValueError("state_a and state_b must be non-zero vectors")
+    return float(np.abs(np.vdot(a, b)) ** 2 / norm)

@@ -45,6 +45,9 @@ __all__ = [
     "vmc",
     "exact_statistics",
     "log_psi_vector",
+    "born_samples",
+    "tomography_nll",
+    "fit_tomography",
 ]
 
 
@@ -202,13 +205,13 @@ def metropolis(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "f
             configs = jax.vmap(lambda k: jax.random.permutation(k, base))(jax.random.split(sub, n_chains))
         return SamplerState(configs, batched(params, configs), jnp.zeros(n_chains, jnp.int32), key)
 
-    def _propose(key, configs):
-        site = jax.random.randint(key, (configs.shape[0],), 0, n)
+    def _propose(site, configs):
         mask = jax.nn.one_hot(site, n, dtype=configs.dtype)
         if move == "exchange":
-            mask = mask + jax.nn.one_hot((site + 1) % n, n, dtype=configs.dtype)
-            right = jnp.take_along_axis(configs, ((site + 1) % n)[:, None], axis=1)[:, 0]
+            right_site = (site + 1) % n
+            mask = mask + jax.nn.one_hot(right_site, n, dtype=configs.dtype)
             left = jnp.take_along_axis(configs, site[:, None], axis=1)[:, 0]
+            right = jnp.take_along_axis(configs, right_site[:, None], axis=1)[:, 0]
             valid = left != right  # exchanging parallel spins changes nothing: reject it outright
         else:
             valid = jnp.ones(configs.shape[0], bool)
@@ -216,20 +219,23 @@ def metropolis(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "f
 
     @partial(jax.jit, static_argnames="n_sweeps")
     def sweep(state: SamplerState, params, n_sweeps: int = 1) -> SamplerState:
-        def one_move(carry, key):
+        def one_move(carry, randomness):
             configs, logp, accepted = carry
-            k_prop, k_acc = jax.random.split(key)
-            proposal, valid = _propose(k_prop, configs)
+            site, log_u = randomness
+            proposal, valid = _propose(site, configs)
             logp_new = batched(params, proposal)
-            log_u = jnp.log(jax.random.uniform(k_acc, logp.shape, dtype=logp.dtype))
             accept = valid & (log_u < 2 * (logp_new - logp))
             configs = jnp.where(accept[:, None], proposal, configs)
             logp = jnp.where(accept, logp_new, logp)
             return (configs, logp, accepted + accept), None
 
-        key, sub = jax.random.split(state.key)
-        keys = jax.random.split(sub, n_sweeps * n)
-        (configs, logp, accepted), _ = jax.lax.scan(one_move, (state.configs, state.log_psi, state.accepted), keys)
+        key, k_site, k_acc = jax.random.split(state.key, 3)
+        n_moves = n_sweeps * n
+        # all random numbers of the sweeps drawn at once (cheaper than a key split per move)
+        sites = jax.random.randint(k_site, (n_moves, n_chains), 0, n)
+        log_u = jnp.log(jax.random.uniform(k_acc, (n_moves, n_chains), dtype=state.log_psi.dtype))
+        carry = (state.configs, state.log_psi, state.accepted)
+        (configs, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
         return SamplerState(configs, logp, accepted, key)
 
     return init, sweep
@@ -316,7 +322,8 @@ def vmc(
         force = oc.T @ (e_loc - energy) / n_chains  # half the energy gradient
         if sr:
             s_matrix = oc.T @ oc / n_chains
-            update = jnp.linalg.solve(s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=o.dtype), force)
+            shifted = s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=o.dtype)
+            update = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(shifted), force)
         else:
             update = force
         leaves, treedef = jax.tree_util.tree_flatten(params)
@@ -345,8 +352,14 @@ def log_psi_vector(log_psi: Callable, params, n_sites: int) -> jax.Array:
     return jax.vmap(log_psi, in_axes=(None, 0))(params, s)
 
 
-def exact_statistics(log_psi: Callable, local_energy: Callable, params, n_sites: int) -> dict:
+def exact_statistics(
+    log_psi: Callable, local_energy: Callable, params, n_sites: int, *, magnetization: int | None = None
+) -> dict:
     r"""Exact expectations under :math:`|\psi|^2` by summing over all :math:`2^n` configurations.
+
+    With ``magnetization`` given, the sum runs over the configurations with :math:`\sum_i s_i` equal to it
+    only (the states a magnetization-conserving sampler visits; ``"probabilities"`` then has one entry per
+    such configuration, in basis order).
 
     Returns a dict with ``"energy"`` (:math:`\sum_s p(s)E_{\rm loc}(s)`), ``"variance"`` of the local
     energy, ``"force"`` (:math:`F_k = \langle O_k E_{\rm loc}\rangle - \langle O_k\rangle\langle E_{\rm loc}\rangle`,
@@ -356,7 +369,15 @@ def exact_statistics(log_psi: Callable, local_energy: Callable, params, n_sites:
     n = _v.count("n_sites", n_sites, minimum=2)
     if n > 20:
         raise ValueError(f"n_sites must be <= 20 for exact sums over 2^n_sites configurations, got {n}")
-    s = jnp.asarray(configurations(n), dtype=jax.tree_util.tree_leaves(params)[0].dtype)
+    configs = configurations(n)
+    if magnetization is not None:
+        magnetization = _v.integer("magnetization", magnetization)
+        configs = configs[configs.sum(axis=1) == magnetization]
+        if len(configs) == 0:
+            raise ValueError(
+                f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
+            )
+    s = jnp.asarray(configs, dtype=jax.tree_util.tree_leaves(params)[0].dtype)
     logp = 2 * jax.vmap(log_psi, in_axes=(None, 0))(params, s)
     p = jnp.exp(logp - jax.scipy.special.logsumexp(logp))
     e_loc = jax.vmap(local_energy, in_axes=(None, None, 0))(log_psi, params, s)
@@ -370,3 +391,82 @@ def exact_statistics(log_psi: Callable, local_energy: Callable, params, n_sites:
         "S": oc.T @ (p[:, None] * oc),
         "probabilities": p,
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Learning a positive state from measurements: tomography by maximum likelihood
+# ---------------------------------------------------------------------------------------------------
+
+
+def born_samples(key, state, n_samples: int) -> jax.Array:
+    r"""Simulated :math:`\sigma^z` measurements of a state vector: configurations drawn from :math:`|\psi(s)|^2`.
+
+    Args:
+      key: JAX random key.
+      state: state vector of shape ``[2**n]`` in the basis order of :mod:`physml_helpers.quantum`.
+      n_samples: number of measurements, >= 1.
+
+    Returns:
+      float array ``[n_samples, n]`` of ±1.
+    """
+    _check_key(key)
+    n_samples = _v.count("n_samples", n_samples, minimum=1)
+    state = np.asarray(state)
+    n = int(round(np.log2(state.size)))
+    if state.ndim != 1 or 2**n != state.size or n < 1:
+        raise ValueError(f"state must be a vector of length 2**n, got shape {state.shape}")
+    p = np.abs(state) ** 2
+    index = jax.random.choice(key, state.size, (n_samples,), p=jnp.asarray(p / p.sum()))
+    return jnp.asarray(configurations(n), dtype=jnp.result_type(float))[index]
+
+
+def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Array:
+    r"""Negative log-likelihood per sample of measurements under :math:`p_\theta(s) = \psi_\theta(s)^2/Z_\theta`.
+
+    .. math:: \mathcal L(\theta) = -\frac1M\sum_{m} 2\ln\psi_\theta(s_m) + \ln\sum_s \psi_\theta(s)^2,
+
+    with the normalization :math:`Z_\theta` summed exactly over all :math:`2^n` configurations (small chains).
+    """
+    log_z = jax.scipy.special.logsumexp(2 * log_psi_vector(log_psi, params, n_sites))
+    return -2 * jnp.mean(jax.vmap(log_psi, in_axes=(None, 0))(params, samples)) + log_z
+
+
+def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps: int = 500, lr: float = 0.02):
+    r"""Maximum-likelihood tomography of a positive state: Adam on :func:`tomography_nll`, in one ``lax.scan``.
+
+    Args:
+      log_psi: ``log_psi(params, s)``.
+      params: initial parameters.
+      samples: measured configurations ``[M, n_sites]`` (from :func:`born_samples`).
+      n_sites: number of spins (at most 20: the normalization is an exact sum).
+      n_steps: full-batch Adam steps.
+      lr: Adam learning rate.
+
+    Returns:
+      ``(params, nll)``: the fitted parameters and the loss after each step, shape ``[n_steps]``.
+    """
+    import optax
+
+    n = _v.count("n_sites", n_sites, minimum=1)
+    if n > 20:
+        raise ValueError(f"n_sites must be <= 20 (exact normalization over 2^n_sites), got {n}")
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    lr = _v.positive_float("lr", lr)
+    samples = _v.float_array("samples", samples)
+    if samples.ndim != 2 or samples.shape[1] != n:
+        raise ValueError(f"samples must have shape [M, n_sites={n}], got {samples.shape}")
+    optimizer = optax.adam(lr)
+    loss = partial(tomography_nll, log_psi, samples=samples, n_sites=n)
+
+    def body(carry, _):
+        p, opt_state = carry
+        value, grads = jax.value_and_grad(lambda q: loss(q))(p)
+        updates, opt_state = optimizer.update(grads, opt_state, p)
+        return (optax.apply_updates(p, updates), opt_state), value
+
+    @jax.jit
+    def run(p):
+        (p, _), history = jax.lax.scan(body, (p, optimizer.init(p)), None, length=n_steps)
+        return p, history
+
+    return run(params)

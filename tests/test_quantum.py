@@ -129,3 +129,17 @@ def test_bad_inputs():
         expectation(np.eye(4), np.ones(3))
     with pytest.raises(ValueError, match="n_sites"):
         tfim_exact_energy(0, h=1.0)
+
+
+def test_basis_index_inverts_configurations_and_fidelity():
+    from physml_helpers.quantum import basis_index, fidelity
+
+    np.testing.assert_array_equal(basis_index(configurations(6)), np.arange(64))
+    a = np.array([1.0, 0.0, 0.0, 0.0])
+    b = np.array([1.0, 1.0, 0.0, 0.0])
+    assert fidelity(a, b) == pytest.approx(0.5)
+    assert fidelity(3 * b, -b) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="configs"):
+        basis_index(np.array([[1, 0, -1]]))
+    with pytest.raises(ValueError, match="state_a and state_b"):
+        fidelity(a, np.ones(3))

@@ -161,3 +161,44 @@ def test_bad_inputs():
         vmc(rbm_log_psi, tfim_local_energy, 4, lr=-1.0)
     with pytest.raises(ValueError, match="n_sites must be <= 20"):
         exact_statistics(rbm_log_psi, tfim_local_energy, random_rbm(21), 21)
+
+
+def test_born_samples_and_tomography_recover_a_small_state():
+    from physml_helpers.quantum import basis_index, fidelity
+    from physml_helpers.vmc import born_samples, fit_tomography, tomography_nll
+
+    n = 6
+    _, psi0 = ground_state(tfim_hamiltonian(n, h=1.0))
+    samples = born_samples(jax.random.key(0), psi0, 20_000)
+    counts = np.bincount(basis_index(np.asarray(samples)), minlength=2**n)
+    p = psi0**2
+    chi2 = np.sum((counts - 20_000 * p) ** 2 / (20_000 * p))
+    assert chi2 < 63 + 5 * np.sqrt(2 * 63)  # chi-square with 63 degrees of freedom, 5 standard deviations
+    params0 = init_rbm(jax.random.key(1), n, alpha=1, scale=0.05)
+    params, history = fit_tomography(rbm_log_psi, params0, samples, n, n_steps=400, lr=0.02)
+    assert history.shape == (400,) and float(history[-1]) < float(history[0])
+    assert float(tomography_nll(rbm_log_psi, params, samples, n)) == pytest.approx(float(history[-1]), abs=1e-3)
+    psi = np.exp(np.asarray(log_psi_vector(rbm_log_psi, params, n)))
+    assert fidelity(psi, psi0) > 0.99
+    # the likelihood is minimised by the empirical distribution: the fit cannot beat its entropy
+    empirical = counts[counts > 0] / 20_000
+    assert float(history[-1]) >= -np.sum(empirical * np.log(empirical)) - 1e-9
+    with pytest.raises(ValueError, match="samples must have shape"):
+        fit_tomography(rbm_log_psi, params0, samples[:, :3], n)
+    with pytest.raises(ValueError, match="state must be a vector"):
+        born_samples(jax.random.key(0), np.ones(6), 10)
+
+
+def test_exact_statistics_in_a_magnetization_sector():
+    n = 6
+    params = random_rbm(n, seed=6)
+    local = partial(heisenberg_local_energy, marshall=True)
+    stats = exact_statistics(rbm_log_psi, local, params, n, magnetization=0)
+    assert stats["probabilities"].shape == (20,)  # binomial(6, 3)
+    s = configurations(n)
+    keep = s.sum(axis=1) == 0
+    phi = (np.asarray(marshall_sign(jnp.asarray(s))) * np.exp(np.asarray(log_psi_vector(rbm_log_psi, params, n))))[keep]
+    H = heisenberg_hamiltonian(n).toarray()[np.ix_(keep, keep)]
+    assert float(stats["energy"]) == pytest.approx(phi @ H @ phi / (phi @ phi), abs=1e-12)
+    with pytest.raises(ValueError, match="magnetization"):
+        exact_statistics(rbm_log_psi, local, params, n, magnetization=1)
