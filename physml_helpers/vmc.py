@@ -23,6 +23,7 @@ the state.
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -43,6 +44,7 @@ __all__ = [
     "metropolis",
     "VMCState",
     "vmc",
+    "sample_local_energies",
     "exact_statistics",
     "log_psi_vector",
     "born_samples",
@@ -192,6 +194,12 @@ def metropolis(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "f
         raise ValueError(f"move must be 'flip' or 'exchange', got {move!r}")
     if move == "exchange" and n % 2:
         raise ValueError(f"move='exchange' starts chains at zero magnetization and needs an even n_sites, got {n}")
+    return _metropolis(log_psi, n, n_chains, move)
+
+
+@functools.lru_cache(maxsize=32)
+def _metropolis(log_psi: Callable, n: int, n_chains: int, move: str):
+    """The jitted pair for validated arguments; cached, so that asking again reuses the compilation."""
     batched = jax.vmap(log_psi, in_axes=(None, 0))
 
     @jax.jit
@@ -276,8 +284,9 @@ def vmc(
 
     Args:
       log_psi: ``log_psi(params, s)``, real, for one configuration.
-      local_energy: ``local_energy(log_psi, params, s)`` for one configuration (bind the couplings
-        with ``functools.partial``).
+      local_energy: ``local_energy(log_psi, params, s, **couplings)`` for one configuration. Couplings
+        passed to ``step`` as keywords are traced, so one compilation serves every value (a scan over
+        fields); couplings bound with ``functools.partial`` are fixed instead.
       n_sites: number of spins.
       n_chains: parallel Metropolis chains; each step uses one sample per chain.
       lr: learning rate :math:`\eta`.
@@ -288,7 +297,7 @@ def vmc(
       sr: stochastic reconfiguration if True, plain gradient descent if False.
 
     Returns:
-      ``init(key, params) -> VMCState`` and ``step(state) -> (state, info)`` (jitted), where ``info`` has
+      ``init(key, params) -> VMCState`` and ``step(state, **couplings) -> (state, info)`` (jitted), where ``info`` has
       the energy estimate ``"energy"`` on the samples used for the update (before the update), its
       standard error ``"error"`` (independent chains), the local-energy ``"variance"`` and the Metropolis
       ``"acceptance"`` rate during the step.
@@ -299,7 +308,6 @@ def vmc(
     sweeps_per_step = _v.count("sweeps_per_step", sweeps_per_step, minimum=1)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=0)
     sampler_init, sweep = metropolis(log_psi, n_sites, n_chains=n_chains, move=move)
-    e_loc_batch = jax.vmap(local_energy, in_axes=(None, None, 0))
     grad_batch = jax.vmap(jax.grad(log_psi), in_axes=(None, 0))
 
     def init(key, params) -> VMCState:
@@ -310,11 +318,11 @@ def vmc(
         return VMCState(params, sampler, jnp.zeros((), jnp.int32))
 
     @jax.jit
-    def step(state: VMCState):
+    def step(state: VMCState, **couplings):
         params = state.params
         sampler = sweep(state.sampler._replace(accepted=jnp.zeros_like(state.sampler.accepted)), params, sweeps_per_step)
         s = sampler.configs
-        e_loc = e_loc_batch(log_psi, params, s)
+        e_loc = jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(s)
         energy = jnp.mean(e_loc)
         o_tree = grad_batch(params, s)
         o = _flatten(o_tree)  # [n_chains, n_params]
@@ -341,6 +349,31 @@ def vmc(
     return init, step
 
 
+def sample_local_energies(
+    key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_chains: int = 10_000,
+    n_thermalize: int = 50, move: str = "flip",
+):
+    r"""Fresh, independent samples of :math:`|\psi|^2` and their local energies, for a final estimate.
+
+    Runs ``n_chains`` independent Metropolis chains for ``n_thermalize`` sweeps and keeps the last
+    configuration of each. The energy estimate is ``e_loc.mean()`` with standard error
+    ``e_loc.std() / sqrt(n_chains)`` (the chains are independent).
+
+    Returns:
+      ``(configs, e_loc)`` of shapes ``[n_chains, n_sites]`` and ``[n_chains]``.
+    """
+    _check_key(key)
+    n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
+    init, sweep = metropolis(log_psi, n_sites, n_chains=n_chains, move=move)
+    state = sweep(init(key, params), params, n_thermalize)
+    return state.configs, _batched_local_energy(log_psi, local_energy, params, state.configs)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _batched_local_energy(log_psi, local_energy, params, configs):
+    return jax.vmap(lambda x: local_energy(log_psi, params, x))(configs)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Exact sums over all configurations (small chains): the reference for every estimator above
 # ---------------------------------------------------------------------------------------------------
@@ -353,13 +386,15 @@ def log_psi_vector(log_psi: Callable, params, n_sites: int) -> jax.Array:
 
 
 def exact_statistics(
-    log_psi: Callable, local_energy: Callable, params, n_sites: int, *, magnetization: int | None = None
+    log_psi: Callable, local_energy: Callable, params, n_sites: int, *, magnetization: int | None = None,
+    gradients: bool = True,
 ) -> dict:
     r"""Exact expectations under :math:`|\psi|^2` by summing over all :math:`2^n` configurations.
 
     With ``magnetization`` given, the sum runs over the configurations with :math:`\sum_i s_i` equal to it
     only (the states a magnetization-conserving sampler visits; ``"probabilities"`` then has one entry per
-    such configuration, in basis order).
+    such configuration, in basis order). With ``gradients=False`` only the energy, variance and
+    probabilities are computed (the force and ``S`` cost :math:`O(2^n n_\theta^2)`).
 
     Returns a dict with ``"energy"`` (:math:`\sum_s p(s)E_{\rm loc}(s)`), ``"variance"`` of the local
     energy, ``"force"`` (:math:`F_k = \langle O_k E_{\rm loc}\rangle - \langle O_k\rangle\langle E_{\rm loc}\rangle`,
@@ -378,15 +413,23 @@ def exact_statistics(
                 f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
             )
     s = jnp.asarray(configs, dtype=jax.tree_util.tree_leaves(params)[0].dtype)
+    return _exact_sums(log_psi, local_energy, bool(gradients), params, s)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _exact_sums(log_psi, local_energy, gradients, params, s):
     logp = 2 * jax.vmap(log_psi, in_axes=(None, 0))(params, s)
     p = jnp.exp(logp - jax.scipy.special.logsumexp(logp))
     e_loc = jax.vmap(local_energy, in_axes=(None, None, 0))(log_psi, params, s)
     energy = jnp.sum(p * e_loc)
+    variance = jnp.sum(p * (e_loc - energy) ** 2)
+    if not gradients:
+        return {"energy": energy, "variance": variance, "probabilities": p}
     o = _flatten(jax.vmap(jax.grad(log_psi), in_axes=(None, 0))(params, s))
     oc = o - p @ o
     return {
         "energy": energy,
-        "variance": jnp.sum(p * (e_loc - energy) ** 2),
+        "variance": variance,
         "force": oc.T @ (p * (e_loc - energy)),
         "S": oc.T @ (p[:, None] * oc),
         "probabilities": p,

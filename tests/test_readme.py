@@ -27,6 +27,7 @@ EXERCISED = {
     "python -m physml_helpers.course.assign pack --chapters 1 --out week1.zip": "tests/test_assign.py::test_pack_bundles_notebooks_helpers_readme_and_requirements",
     'python -c "import jax; print(jax.devices())"': "test_jax_devices_command",
     "python benchmarks/notebook_times.py": "test_notebook_times_script",
+    "python benchmarks/vmc_vs_netket.py": "test_vmc_benchmark_runs_and_skips_netket_cleanly",
 }
 
 
@@ -95,3 +96,19 @@ def test_jupyter_lab_serves_the_exercises(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_vmc_benchmark_runs_and_skips_netket_cleanly():
+    """A short run of the benchmark; without NetKet (it is not in requirements.txt) it must say so and exit 0."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    probe = subprocess.run([sys.executable, "-c", "import netket"], capture_output=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/vmc_vs_netket.py", "--iters", "5", "--chains", "200"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| physml_helpers.vmc |" in result.stdout
+    if probe.returncode != 0:
+        assert "NetKet is not installed: skipped" in result.stdout
+    else:
+        assert "NetKet time / course time per iteration" in result.stdout

@@ -202,3 +202,26 @@ def test_exact_statistics_in_a_magnetization_sector():
     assert float(stats["energy"]) == pytest.approx(phi @ H @ phi / (phi @ phi), abs=1e-12)
     with pytest.raises(ValueError, match="magnetization"):
         exact_statistics(rbm_log_psi, local, params, n, magnetization=1)
+
+
+def test_sample_local_energies_estimate_the_exact_energy():
+    from physml_helpers.vmc import sample_local_energies
+
+    n = 6
+    params = random_rbm(n, seed=7, scale=0.3)
+    local = partial(tfim_local_energy, h=0.7)
+    configs, e_loc = sample_local_energies(jax.random.key(5), rbm_log_psi, local, params, n, n_chains=8000, n_thermalize=30)
+    assert configs.shape == (8000, n) and e_loc.shape == (8000,)
+    exact = float(exact_statistics(rbm_log_psi, local, params, n)["energy"])
+    assert abs(float(e_loc.mean()) - exact) < 5 * float(e_loc.std()) / np.sqrt(8000)
+
+
+def test_couplings_passed_to_step_match_couplings_bound_by_partial():
+    n = 6
+    params = random_rbm(n, seed=8, scale=0.1)
+    init_a, step_a = vmc(rbm_log_psi, tfim_local_energy, n, n_chains=200)
+    init_b, step_b = vmc(rbm_log_psi, partial(tfim_local_energy, h=0.7), n, n_chains=200)
+    state_a, info_a = step_a(init_a(jax.random.key(0), params), h=0.7)
+    state_b, info_b = step_b(init_b(jax.random.key(0), params))
+    assert float(info_a["energy"]) == pytest.approx(float(info_b["energy"]), abs=1e-12)
+    np.testing.assert_allclose(np.asarray(state_a.params["W"]), np.asarray(state_b.params["W"]), atol=1e-12)
