@@ -67,3 +67,12 @@ def float_array(name: str, value: Any):
         else:
             raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr
+
+
+def key(value: Any) -> None:
+    """Check that ``value`` is a JAX random key (new-style ``jax.random.key`` or legacy uint32 ``PRNGKey``)."""
+    import jax
+    import jax.numpy as jnp
+
+    if not (hasattr(value, "dtype") and (jnp.issubdtype(value.dtype, jax.dtypes.prng_key) or value.dtype == jnp.uint32)):
+        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(value).__name__}")

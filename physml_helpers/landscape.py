@@ -442,9 +442,7 @@ def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Ar
     Returns:
       ``fn(theta: float[n]) -> scalar``, jit- and vmap-compatible.
     """
-    from physml_helpers.randommatrix import _check_key
-
-    _check_key(key)
+    _v.key(key)
     n = _v.count("n", n, minimum=1)
     k_max = _v.count("k_max", k_max, minimum=1)
     if (2 * k_max + 1) ** n > 200_000:

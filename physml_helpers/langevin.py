@@ -33,11 +33,6 @@ from physml_helpers import _validation as _v
 __all__ = ["overdamped_langevin", "sgd", "minibatch_noise_covariance", "lyapunov_covariance"]
 
 
-def _check_key(key) -> None:
-    if not (hasattr(key, "dtype") and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
-        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__}")
-
-
 def _check_record(n_steps: int, record_every: int) -> int:
     record_every = _v.count("record_every", record_every, minimum=1)
     if n_steps % record_every:
@@ -98,7 +93,7 @@ def overdamped_langevin(
     """
     from physml_helpers.landscape import _check_grad_fn
 
-    _check_key(key)
+    _v.key(key)
     dt = _v.positive_float("dt", dt)
     temperature = _v.positive_float("temperature", temperature, allow_zero=True)
     n_steps = _v.count("n_steps", n_steps)
@@ -197,7 +192,7 @@ def sgd(
         mismatched data arrays, a ``loss_fn`` that fails on a batch or is not scalar.
       TypeError: ``key`` not a JAX key, ``loss_fn`` not callable.
     """
-    _check_key(key)
+    _v.key(key)
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps)
     record_every = _check_record(n_steps, record_every) if n_steps else 1

@@ -83,6 +83,16 @@ def _bond_terms(n: int):
     return sites, right, masks_i, masks_j
 
 
+def _assemble(dim: int, rows, cols, vals) -> sp.csr_matrix:
+    """A CSR matrix from lists of (row, column, value) arrays; repeated entries are summed."""
+    matrix = sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim)
+    ).tocsr()
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    return matrix
+
+
 def tfim_hamiltonian(n_sites: int, *, h: float, J: float = 1.0) -> sp.csr_matrix:
     r"""The periodic transverse-field Ising chain :math:`H = -J\sum_i Z_iZ_{i+1} - h\sum_i X_i`.
 
@@ -109,12 +119,7 @@ def tfim_hamiltonian(n_sites: int, *, h: float, J: float = 1.0) -> sp.csr_matrix
         rows.append(states)
         cols.append(states ^ (1 << (n - 1 - i)))
         vals.append(np.full(dim, -h))
-    matrix = sp.coo_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim)
-    ).tocsr()
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    return matrix
+    return _assemble(dim, rows, cols, vals)
 
 
 def heisenberg_hamiltonian(n_sites: int, *, J: float = 1.0) -> sp.csr_matrix:
@@ -145,12 +150,7 @@ def heisenberg_hamiltonian(n_sites: int, *, J: float = 1.0) -> sp.csr_matrix:
         rows.append(states[antiparallel])
         cols.append(states[antiparallel] ^ (mask_i | mask_j))
         vals.append(np.full(int(antiparallel.sum()), 0.5 * J))
-    matrix = sp.coo_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim)
-    ).tocsr()
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    return matrix
+    return _assemble(dim, rows, cols, vals)
 
 
 def _check_square(name: str, matrix) -> None:

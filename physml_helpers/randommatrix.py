@@ -34,11 +34,6 @@ __all__ = [
 _MAX_EXACT_N = 10  # beyond this the moment matrices lose too many digits in float64
 
 
-def _check_key(key) -> None:
-    if not (hasattr(key, "dtype") and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
-        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__}")
-
-
 def _dtype(dtype):
     if dtype is None:
         return jnp.result_type(float)
@@ -64,7 +59,7 @@ def goe_matrices(key, n: int, n_samples: int, *, dtype=None) -> jax.Array:
       ValueError: ``n`` or ``n_samples`` not an integer >= 1.
       TypeError: ``key`` not a JAX key, ``dtype`` not floating.
     """
-    _check_key(key)
+    _v.key(key)
     n = _v.count("n", n, minimum=1)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
     a = jax.random.normal(key, (n_samples, n, n), _dtype(dtype))
@@ -115,7 +110,7 @@ def sign_definite_count(key, n: int, n_samples: int, *, chunk: int = 200_000, dt
       ValueError: non-integer or non-positive sizes, ``n_samples`` not a multiple of ``chunk``.
       TypeError: ``key`` not a JAX key.
     """
-    _check_key(key)
+    _v.key(key)
     n = _v.count("n", n, minimum=1)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
     chunk = _v.count("chunk", chunk, minimum=1)

@@ -53,11 +53,6 @@ __all__ = [
 ]
 
 
-def _check_key(key) -> None:
-    if not (hasattr(key, "dtype") and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
-        raise TypeError(f"key must be a JAX random key (jax.random.key(seed)), got {type(key).__name__}")
-
-
 # ---------------------------------------------------------------------------------------------------
 # The restricted Boltzmann machine ansatz
 # ---------------------------------------------------------------------------------------------------
@@ -76,7 +71,7 @@ def init_rbm(key, n_sites: int, *, alpha: int = 1, scale: float = 0.01, dtype=No
     Returns:
       ``{"a": [n_sites], "b": [alpha * n_sites], "W": [alpha * n_sites, n_sites]}``.
     """
-    _check_key(key)
+    _v.key(key)
     n = _v.count("n_sites", n_sites, minimum=1)
     alpha = _v.count("alpha", alpha, minimum=1)
     scale = _v.positive_float("scale", scale, allow_zero=True)
@@ -311,7 +306,7 @@ def vmc(
     grad_batch = jax.vmap(jax.grad(log_psi), in_axes=(None, 0))
 
     def init(key, params) -> VMCState:
-        _check_key(key)
+        _v.key(key)
         sampler = sampler_init(key, params)
         if n_thermalize:
             sampler = sweep(sampler, params, n_thermalize)
@@ -362,7 +357,7 @@ def sample_local_energies(
     Returns:
       ``(configs, e_loc)`` of shapes ``[n_chains, n_sites]`` and ``[n_chains]``.
     """
-    _check_key(key)
+    _v.key(key)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
     init, sweep = metropolis(log_psi, n_sites, n_chains=n_chains, move=move)
     state = sweep(init(key, params), params, n_thermalize)
@@ -452,7 +447,7 @@ def born_samples(key, state, n_samples: int) -> jax.Array:
     Returns:
       float array ``[n_samples, n]`` of ±1.
     """
-    _check_key(key)
+    _v.key(key)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
     state = np.asarray(state)
     n = int(round(np.log2(state.size)))
