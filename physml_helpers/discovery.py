@@ -1,0 +1,229 @@
+r"""Discovering laws from data (chapter 9): power laws, sparse dynamics, conservation laws.
+
+* :func:`power_law_fit` fits :math:`y = C x^n` by least squares on :math:`\ln y = \ln C + n\ln x`, with
+  standard errors from the residual scatter.
+* :func:`polynomial_library` and :func:`sindy` identify sparse dynamics :math:`\dot x = \Theta(x)\,\Xi` by
+  sequentially thresholded least squares (SINDy).
+* :func:`null_space` and :func:`sparsest_null_vector` find the linear combinations :math:`c` of features
+  whose changes vanish in every observed event, :math:`A c = 0`: conservation laws.
+
+All functions take and return NumPy arrays (the problems are small and linear-algebraic).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["load_planets", "PowerLawFit", "power_law_fit", "polynomial_library", "sindy", "null_space", "sparsest_null_vector"]
+
+
+def load_planets() -> dict:
+    """The eight planets' semi-major axes and sidereal periods, shipped with the package.
+
+    Sources (in the file's header): semi-major axes from Standish's JPL table of mean orbital elements at
+    J2000, sidereal periods from the NASA Planetary Fact Sheets.
+
+    Returns:
+      ``{"planet": list[str], "a_au": float[8], "period_days": float[8]}``.
+    """
+    import csv
+    from importlib import resources
+
+    text = resources.files("physml_helpers").joinpath("data/planets.csv").read_text()
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    return {
+        "planet": [row["planet"] for row in rows],
+        "a_au": np.array([float(row["a_au"]) for row in rows]),
+        "period_days": np.array([float(row["period_days"]) for row in rows]),
+    }
+
+
+def _finite_matrix(name: str, value, *, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from None
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite numbers")
+    return arr
+
+
+class PowerLawFit(NamedTuple):
+    """Result of ``power_law_fit(x, y, errors=True)``: the exponent and prefactor with the standard errors
+    of the exponent and of the logarithm of the prefactor."""
+
+    exponent: float
+    prefactor: float
+    exponent_error: float
+    log_prefactor_error: float
+
+
+def power_law_fit(x, y, *, errors: bool = False):
+    r"""Least-squares fit of :math:`y \approx C x^n` on logarithmic axes.
+
+    Fits :math:`\ln y = \ln C + n \ln x` by ordinary least squares. The standard errors are the usual ones
+    of linear regression with the noise variance estimated from the residuals (``len(x) - 2`` degrees
+    of freedom), so they describe the scatter of the data about the best line.
+
+    Args:
+      x, y: positive data of one length, at least 3 points, with at least two distinct ``x``.
+      errors: also return standard errors.
+
+    Returns:
+      ``(exponent, prefactor)``, that is :math:`(n, C)`; with ``errors=True`` a :class:`PowerLawFit`
+      ``(exponent, prefactor, exponent_error, log_prefactor_error)``.
+    """
+    x = _finite_matrix("x", x, ndim=1)
+    y = _finite_matrix("y", y, ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+    if x.size < 3:
+        raise ValueError(f"power_law_fit needs at least 3 points (two parameters and an error estimate), got {x.size}")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive for a fit on logarithmic axes")
+    lx, ly = np.log(x), np.log(y)
+    if np.ptp(lx) == 0:
+        raise ValueError("x must take at least two distinct values")
+    design = np.column_stack([np.ones_like(lx), lx])
+    coef, _, _, _ = np.linalg.lstsq(design, ly, rcond=None)
+    if not errors:
+        return float(coef[1]), float(np.exp(coef[0]))
+    residuals = ly - design @ coef
+    sigma2 = residuals @ residuals / (x.size - 2)
+    cov = sigma2 * np.linalg.inv(design.T @ design)
+    return PowerLawFit(float(coef[1]), float(np.exp(coef[0])), float(np.sqrt(cov[1, 1])), float(np.sqrt(cov[0, 0])))
+
+
+def polynomial_library(x, degree: int, names=None) -> tuple[np.ndarray, list[str]]:
+    r"""All monomials of the state variables up to a total degree, the candidate terms of SINDy.
+
+    Args:
+      x: states ``[n_samples, n_vars]``.
+      degree: largest total degree, >= 1 (degree 0, the constant, is always included).
+      names: names of the variables (default ``x0, x1, ...``).
+
+    Returns:
+      ``(theta, terms)``: ``theta`` of shape ``[n_samples, n_terms]`` and the term names, ordered by degree
+      and then lexicographically, for example ``["1", "x", "y", "x^2", "x y", "y^2"]``.
+    """
+    x = _finite_matrix("x", x, ndim=2)
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+        raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+    n_vars = x.shape[1]
+    names = list(names) if names is not None else [f"x{i}" for i in range(n_vars)]
+    if len(names) != n_vars:
+        raise ValueError(f"names must have one entry per column of x ({n_vars}), got {len(names)}")
+    columns, terms = [np.ones(x.shape[0])], ["1"]
+    for d in range(1, int(degree) + 1):
+        for combo in itertools.combinations_with_replacement(range(n_vars), d):
+            columns.append(np.prod(x[:, combo], axis=1))
+            powers = {i: combo.count(i) for i in sorted(set(combo))}
+            terms.append(" ".join(names[i] + (f"^{p}" if p > 1 else "") for i, p in powers.items()))
+    return np.column_stack(columns), terms
+
+
+def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
+    r"""Sparse regression :math:`\dot X \approx \Theta\,\Xi` by sequentially thresholded least squares.
+
+    Start from the least-squares solution; repeatedly set coefficients with
+    :math:`|\Xi_{ij}| <` ``threshold`` to zero and refit each equation on its remaining terms, until the set
+    of active terms stops changing (Brunton, Proctor and Kutz, 2016).
+
+    Args:
+      theta: library ``[n_samples, n_terms]`` (from :func:`polynomial_library`).
+      x_dot: time derivatives ``[n_samples, n_vars]``.
+      threshold: coefficients smaller than this in magnitude are removed, > 0.
+      max_iter: largest number of threshold-and-refit rounds, >= 1.
+
+    Returns:
+      ``xi`` of shape ``[n_terms, n_vars]``: column ``j`` holds the coefficients of :math:`\dot x_j`.
+    """
+    theta = _finite_matrix("theta", theta, ndim=2)
+    x_dot = _finite_matrix("x_dot", x_dot, ndim=2)
+    if theta.shape[0] != x_dot.shape[0]:
+        raise ValueError(f"theta and x_dot must have the same number of samples, got {theta.shape[0]} and {x_dot.shape[0]}")
+    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    xi = np.linalg.lstsq(theta, x_dot, rcond=None)[0]
+    active = np.abs(xi) >= threshold
+    for _ in range(int(max_iter)):
+        xi = np.zeros_like(xi)
+        for j in range(x_dot.shape[1]):
+            if active[:, j].any():
+                xi[active[:, j], j] = np.linalg.lstsq(theta[:, active[:, j]], x_dot[:, j], rcond=None)[0]
+        new_active = active & (np.abs(xi) >= threshold)
+        if np.array_equal(new_active, active):
+            break
+        active = new_active
+    xi[~active] = 0.0
+    return xi
+
+
+def null_space(A, *, rtol: float = 1e-10) -> np.ndarray:
+    r"""Orthonormal rows spanning :math:`\{c : Ac = 0\}`, from the singular value decomposition.
+
+    A singular value counts as zero when it is below ``rtol`` times the largest one (noisy data need a
+    larger ``rtol``, set by the noise level).
+
+    Args:
+      A: matrix ``[n_events, n_features]``.
+      rtol: relative threshold for zero singular values, > 0.
+
+    Returns:
+      ``[nullity, n_features]`` with orthonormal rows; shape ``[0, n_features]`` when only ``c = 0`` solves it.
+    """
+    A = _finite_matrix("A", A, ndim=2)
+    if not (isinstance(rtol, (int, float)) and not isinstance(rtol, bool) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    _, s, vt = np.linalg.svd(A, full_matrices=True)
+    scale = s[0] if s.size and s[0] > 0 else 1.0
+    rank = int(np.sum(s > rtol * scale))
+    return vt[rank:].copy()
+
+
+def sparsest_null_vector(A, *, rtol: float = 1e-10) -> np.ndarray:
+    r"""The null vector of ``A`` with the fewest non-zero entries.
+
+    Searches supports of size 1, 2, ... in turn; the first support ``S`` whose columns ``A[:, S]`` have a
+    one-dimensional null space spanned by a vector with no zero entry gives the answer (ties between
+    supports of one size go to the first in lexicographic order). Exhaustive, so meant for tens of
+    features.
+
+    Args:
+      A: matrix ``[n_events, n_features]``.
+      rtol: relative threshold for zero singular values (see :func:`null_space`).
+
+    Returns:
+      ``c`` of shape ``[n_features]`` with :math:`Ac \approx 0`, scaled so that its largest entry in
+      magnitude is exactly ``+1``.
+
+    Raises:
+      ValueError: if the null space of ``A`` is trivial.
+    """
+    A = _finite_matrix("A", A, ndim=2)
+    n = A.shape[1]
+    if null_space(A, rtol=rtol).shape[0] == 0:
+        raise ValueError("A has only the trivial null vector c = 0: no conserved combination in these data")
+    scale = np.linalg.norm(A, 2) or 1.0
+    for k in range(1, n + 1):
+        for support in itertools.combinations(range(n), k):
+            sub = A[:, support]
+            basis = null_space(sub / scale, rtol=rtol) if np.linalg.norm(sub) > 0 else np.eye(k)
+            if basis.shape[0] != 1:
+                continue  # either no null vector on this support, or a smaller support already has one
+            v = basis[0]
+            if np.min(np.abs(v)) < 1e-8 * np.max(np.abs(v)):
+                continue
+            c = np.zeros(n)
+            c[list(support)] = v
+            return c / c[np.argmax(np.abs(c))]
+    raise AssertionError("unreachable: a non-trivial null space has a null vector of some support")  # pragma: no cover

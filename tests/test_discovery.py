@@ -1,0 +1,138 @@
+"""Law-discovery helpers against exact results: exact power laws, exact dynamics, constructed null spaces."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.stats import t as student_t
+
+from physml_helpers.discovery import null_space, polynomial_library, power_law_fit, sindy, sparsest_null_vector
+
+
+def test_power_law_fit_is_exact_on_exact_data():
+    x = np.array([0.4, 0.7, 1.0, 1.5, 5.2, 9.5, 19.2, 30.1])
+    exponent, prefactor = power_law_fit(x, 3.0 * x**1.7)
+    assert exponent == pytest.approx(1.7, abs=1e-13) and prefactor == pytest.approx(3.0, rel=1e-13)
+    fit = power_law_fit(x, 3.0 * x**1.7, errors=True)
+    assert fit.exponent_error < 1e-12 and fit[:2] == pytest.approx((1.7, 3.0))
+
+
+def test_power_law_error_bars_have_student_t_coverage():
+    """With Gaussian noise on ln y, (n_hat - n) / sigma_hat follows Student's t with N - 2 degrees of freedom."""
+    rng = np.random.default_rng(0)
+    x = np.geomspace(0.4, 30, 8)
+    trials = 4000
+    inside = 0
+    for _ in range(trials):
+        y = 2.0 * x**1.5 * np.exp(0.05 * rng.normal(size=x.size))
+        fit = power_law_fit(x, y, errors=True)
+        inside += abs(fit.exponent - 1.5) < fit.exponent_error
+    expected = student_t.cdf(1, df=6) - student_t.cdf(-1, df=6)  # 0.644
+    assert abs(inside / trials - expected) < 4 * np.sqrt(expected * (1 - expected) / trials)
+
+
+def test_polynomial_library_terms_and_values():
+    x = np.array([[2.0, 3.0], [-1.0, 0.5]])
+    theta, terms = polynomial_library(x, 2, names=["x", "y"])
+    assert terms == ["1", "x", "y", "x^2", "x y", "y^2"]
+    np.testing.assert_allclose(theta[0], [1, 2, 3, 4, 6, 9])
+    assert polynomial_library(np.ones((4, 3)), 3)[0].shape == (4, 20)  # binomial(3 + 3, 3) monomials
+
+
+def test_sindy_recovers_exact_linear_and_lorenz_dynamics():
+    rng = np.random.default_rng(1)
+    # damped oscillator x' = v, v' = -4 x - 0.3 v, sampled states with exact derivatives
+    states = rng.normal(size=(200, 2))
+    x_dot = np.column_stack([states[:, 1], -4 * states[:, 0] - 0.3 * states[:, 1]])
+    theta, terms = polynomial_library(states, 3, names=["x", "v"])
+    xi = sindy(theta, x_dot, threshold=0.05)
+    want = np.zeros_like(xi)
+    want[terms.index("v"), 0] = 1.0
+    want[terms.index("x"), 1], want[terms.index("v"), 1] = -4.0, -0.3
+    np.testing.assert_allclose(xi, want, atol=1e-10)
+    # Lorenz system with sigma = 10, rho = 28, beta = 8/3
+    s = rng.normal(scale=10, size=(500, 3))
+    x, y, z = s.T
+    x_dot = np.column_stack([10 * (y - x), x * (28 - z) - y, x * y - 8 / 3 * z])
+    theta, terms = polynomial_library(s, 2, names=["x", "y", "z"])
+    xi = sindy(theta, x_dot, threshold=0.1)
+    assert np.count_nonzero(xi) == 7
+    assert xi[terms.index("x z"), 1] == pytest.approx(-1.0, abs=1e-10)
+    assert xi[terms.index("z"), 2] == pytest.approx(-8 / 3, abs=1e-10)
+
+
+def test_null_space_matches_scipy_and_is_orthonormal():
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(30, 4)) @ rng.normal(size=(4, 7))  # rank 4, nullity 3
+    rows = null_space(A)
+    assert rows.shape == (3, 7)
+    np.testing.assert_allclose(rows @ rows.T, np.eye(3), atol=1e-12)
+    assert np.max(np.abs(A @ rows.T)) < 1e-10
+    reference = scipy.linalg.null_space(A)
+    np.testing.assert_allclose(rows.T @ rows, reference @ reference.T, atol=1e-10)  # the same subspace
+    assert null_space(rng.normal(size=(10, 3))).shape == (0, 3)
+
+
+def collisions(rng, n, elastic, m1=1.0, m2=2.5):
+    """Changes of [p1, p2, K1, K2] in 1-D collisions of two particles (restitution 1 or 0.5)."""
+    e = 1.0 if elastic else 0.5
+    u1, u2 = rng.normal(size=n), rng.normal(size=n)
+    v1 = (m1 * u1 + m2 * u2 + m2 * e * (u2 - u1)) / (m1 + m2)
+    v2 = (m1 * u1 + m2 * u2 + m1 * e * (u1 - u2)) / (m1 + m2)
+    before = np.column_stack([m1 * u1, m2 * u2, m1 * u1**2 / 2, m2 * u2**2 / 2])
+    after = np.column_stack([m1 * v1, m2 * v2, m1 * v1**2 / 2, m2 * v2**2 / 2])
+    return after - before
+
+
+def test_conservation_laws_of_collisions():
+    rng = np.random.default_rng(3)
+    elastic = collisions(rng, 50, True)
+    assert null_space(elastic).shape[0] == 2  # momentum and energy
+    c = sparsest_null_vector(elastic)
+    np.testing.assert_allclose(c, [1, 1, 0, 0], atol=1e-10)  # total momentum (first of the two 2-term laws)
+    inelastic = collisions(rng, 50, False)
+    assert null_space(inelastic).shape[0] == 1
+    np.testing.assert_allclose(sparsest_null_vector(inelastic), [1, 1, 0, 0], atol=1e-10)
+
+
+def test_sparsest_null_vector_prefers_fewer_terms_and_scales_to_one():
+    # null space spanned by (1, 1, 1, 0) and (0, 2, 0, -1): the sparsest member is a two-term vector
+    basis = np.array([[1.0, 1, 1, 0], [0, 2, 0, -1]])
+    A = scipy.linalg.null_space(basis).T  # rows orthogonal to both
+    c = sparsest_null_vector(A)
+    assert np.count_nonzero(np.abs(c) > 1e-10) == 2 and np.max(np.abs(c)) == pytest.approx(1.0)
+    assert np.max(np.abs(A @ c)) < 1e-10
+    with pytest.raises(ValueError, match="trivial null vector"):
+        sparsest_null_vector(np.eye(3))
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="positive"):
+        power_law_fit([1, 2, 3], [1, -2, 3])
+    with pytest.raises(ValueError, match="same length"):
+        power_law_fit([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="at least 3 points"):
+        power_law_fit([1, 2], [1, 2])
+    with pytest.raises(TypeError, match="x must be an array"):
+        power_law_fit("abc", [1, 2, 3])
+    with pytest.raises(ValueError, match="degree"):
+        polynomial_library(np.ones((3, 2)), 0)
+    with pytest.raises(ValueError, match="threshold"):
+        sindy(np.ones((3, 2)), np.ones((3, 1)), threshold=-1.0)
+    with pytest.raises(ValueError, match="same number of samples"):
+        sindy(np.ones((3, 2)), np.ones((4, 1)), threshold=0.1)
+    with pytest.raises(ValueError, match="A must be a 2-D array"):
+        null_space(np.ones(3))
+    with pytest.raises(ValueError, match="rtol"):
+        null_space(np.ones((2, 2)), rtol=2.0)
+
+
+def test_shipped_planet_data_obey_keplers_third_law():
+    from physml_helpers.discovery import load_planets
+
+    planets = load_planets()
+    assert planets["planet"] == ["Mercury", "Venus", "Earth", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune"]
+    assert planets["a_au"][2] == pytest.approx(1.0, abs=1e-5) and planets["period_days"][2] == pytest.approx(365.256)
+    fit = power_law_fit(planets["a_au"], planets["period_days"], errors=True)
+    # 95% two-sided interval of Student's t with 8 - 2 degrees of freedom
+    assert abs(fit.exponent - 1.5) < student_t.ppf(0.975, df=6) * fit.exponent_error
+    assert fit.prefactor == pytest.approx(365.25, rel=1e-3)  # days per year: a in AU, P in days
