@@ -2,6 +2,8 @@ r"""Discovering laws from data (chapter 9): power laws, sparse dynamics, conserv
 
 * :func:`power_law_fit` fits :math:`y = C x^n` by least squares on :math:`\ln y = \ln C + n\ln x`, with
   standard errors from the residual scatter.
+* :func:`symbolic_search` enumerates small formulas (constants by least squares) and
+  :func:`pareto_front` keeps those that no simpler formula fits as well.
 * :func:`polynomial_library` and :func:`sindy` identify sparse dynamics :math:`\dot x = \Theta(x)\,\Xi` by
   sequentially thresholded least squares (SINDy).
 * :func:`null_space` and :func:`sparsest_null_vector` find the linear combinations :math:`c` of features
@@ -17,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["load_planets", "PowerLawFit", "power_law_fit", "polynomial_library", "sindy", "null_space", "sparsest_null_vector"]
+__all__ = ["load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front", "polynomial_library", "sindy", "null_space", "sparsest_null_vector"]
 
 
 def load_planets() -> dict:
@@ -227,3 +229,113 @@ def sparsest_null_vector(A, *, rtol: float = 1e-10) -> np.ndarray:
             c[list(support)] = v
             return c / c[np.argmax(np.abs(c))]
     raise AssertionError("unreachable: a non-trivial null space has a null vector of some support")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------------
+# A small symbolic regression: enumerate formulas, fit their constants, keep the Pareto front
+# ---------------------------------------------------------------------------------------------------
+
+_DEFAULT_EXPONENTS = (-3.0, -2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0, 3.0)
+_UNARY = {"exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos}
+
+
+class Expression(NamedTuple):
+    """A fitted formula: its text, complexity (number of symbols), relative RMS error and constants."""
+
+    formula: str
+    complexity: int
+    error: float
+    constants: tuple
+
+
+def _power_text(name: str, p: float) -> str:
+    if p == 1:
+        return name
+    return f"{name}^{p:g}" if p > 0 else f"{name}^({p:g})"
+
+
+def _fit(feature, y, offset: bool):
+    """Constants minimizing the relative squared error sum(((y - model) / y)^2) of c*f (+ d)."""
+    w = 1.0 / np.abs(y)
+    columns = [feature] + ([np.ones_like(feature)] if offset else [])
+    design = np.column_stack(columns) * w[:, None]
+    coef, _, _, _ = np.linalg.lstsq(design, y * w, rcond=None)
+    model = np.column_stack(columns) @ coef
+    return coef, float(np.sqrt(np.mean(((y - model) / y) ** 2)))
+
+
+def symbolic_search(variables: dict, y, *, max_complexity: int = 7, exponents=_DEFAULT_EXPONENTS,
+                    unary=("exp", "log", "sin", "cos")) -> list[Expression]:
+    r"""Enumerate small formulas for ``y`` and fit their constants by least squares.
+
+    The formulas are :math:`c\,f` and :math:`c\,f + d`, where :math:`f` is either a product of powers of
+    one or two variables, :math:`x_i^{p}\,x_j^{q}` with exponents from ``exponents``, or a unary function
+    of one variable, :math:`g(x_i)` with :math:`g` in ``unary``. The constants minimize the relative
+    squared error :math:`\sum_k ((y_k - \hat y_k)/y_k)^2`, so every data point counts equally whatever its
+    magnitude. The complexity counts symbols: 1 for each constant, 1 for a variable, 1 more for a power
+    other than 1, 1 for a unary function, 1 for each operation joining two parts.
+
+    Args:
+      variables: ``{name: values}``, each an array of shape ``[n_samples]``.
+      y: target values ``[n_samples]``, non-zero.
+      max_complexity: largest complexity kept, >= 2.
+      exponents: non-zero powers tried for each variable.
+      unary: names of unary functions tried, from ``exp``, ``log``, ``sin``, ``cos``.
+
+    Returns:
+      All formulas up to ``max_complexity`` whose values are finite, sorted by complexity and then by
+      error. Pass them to :func:`pareto_front`.
+    """
+    if not isinstance(variables, dict) or not variables:
+        raise TypeError(f"variables must be a non-empty dict {{name: array}}, got {type(variables).__name__}")
+    y = _finite_matrix("y", y, ndim=1)
+    if np.any(y == 0):
+        raise ValueError("y must be non-zero everywhere: the fit uses relative errors")
+    data = {}
+    for name, values in variables.items():
+        arr = _finite_matrix(f"variables[{name!r}]", values, ndim=1)
+        if arr.shape != y.shape:
+            raise ValueError(f"variables[{name!r}] must have the shape of y, {y.shape}, got {arr.shape}")
+        data[str(name)] = arr
+    if isinstance(max_complexity, bool) or not isinstance(max_complexity, (int, np.integer)) or max_complexity < 2:
+        raise ValueError(f"max_complexity must be an integer >= 2, got {max_complexity!r}")
+    unknown = set(unary) - set(_UNARY)
+    if unknown:
+        raise ValueError(f"unary must name functions from {sorted(_UNARY)}, got unknown {sorted(unknown)}")
+    powers = [float(p) for p in exponents if float(p) != 0]
+
+    features = []  # (text, complexity of f, values)
+    names = list(data)
+    for name in names:
+        for p in powers:
+            features.append((_power_text(name, p), 1 + (p != 1), data[name] ** p))
+        for g in unary:
+            with np.errstate(all="ignore"):
+                features.append((f"{g}({name})", 2, _UNARY[g](data[name])))
+    for a, b in itertools.combinations(names, 2):
+        for p, q in itertools.product(powers, powers):
+            features.append((f"{_power_text(a, p)} {_power_text(b, q)}", 3 + (p != 1) + (q != 1), data[a] ** p * data[b] ** q))
+
+    found = []
+    for text, size, values in features:
+        if not np.all(np.isfinite(values)):
+            continue
+        for offset in (False, True):
+            complexity = size + 2 + (2 if offset else 0)  # c * f (+ d)
+            if complexity > max_complexity:
+                continue
+            coef, error = _fit(values, y, offset)
+            formula = f"{coef[0]:.6g} * {text}" + (f" + {coef[1]:.6g}" if offset else "")
+            found.append(Expression(formula, int(complexity), error, tuple(float(c) for c in coef)))
+    return sorted(found, key=lambda e: (e.complexity, e.error))
+
+
+def pareto_front(expressions) -> list[Expression]:
+    """The formulas that fit better than every simpler one: the best of each complexity, kept only if its
+    error is lower than the error of all kept formulas of lower complexity. Sorted by complexity."""
+    front = []
+    for expr in sorted(expressions, key=lambda e: (e.complexity, e.error)):
+        if not front or (expr.complexity > front[-1].complexity and expr.error < front[-1].error):
+            front.append(expr)
+    return front
+

@@ -136,3 +136,35 @@ def test_shipped_planet_data_obey_keplers_third_law():
     # 95% two-sided interval of Student's t with 8 - 2 degrees of freedom
     assert abs(fit.exponent - 1.5) < student_t.ppf(0.975, df=6) * fit.exponent_error
     assert fit.prefactor == pytest.approx(365.25, rel=1e-3)  # days per year: a in AU, P in days
+
+
+def test_symbolic_search_rediscovers_kepler_and_the_pendulum():
+    from physml_helpers.discovery import load_planets, pareto_front, symbolic_search
+
+    planets = load_planets()
+    front = pareto_front(symbolic_search({"a": planets["a_au"]}, planets["period_days"], max_complexity=6))
+    assert [e.complexity for e in front] == sorted({e.complexity for e in front})
+    assert all(b.error < a.error for a, b in zip(front, front[1:]))
+    knee = next(e for e in front if e.error < 1e-3)
+    assert knee.formula.endswith("a^1.5") and knee.complexity == 4
+    rng = np.random.default_rng(4)
+    length, gravity = rng.uniform(0.2, 2.0, 30), rng.uniform(1.0, 20.0, 30)
+    period = 2 * np.pi * np.sqrt(length / gravity)
+    best = pareto_front(symbolic_search({"L": length, "g": gravity}, period, max_complexity=7))[-1]
+    assert best.formula.endswith("L^0.5 g^(-0.5)") and best.error < 1e-12
+    assert best.constants[0] == pytest.approx(2 * np.pi, rel=1e-12)
+
+
+def test_symbolic_search_bad_inputs():
+    from physml_helpers.discovery import symbolic_search
+
+    with pytest.raises(TypeError, match="variables must be a non-empty dict"):
+        symbolic_search([1, 2], [1, 2])
+    with pytest.raises(ValueError, match="non-zero"):
+        symbolic_search({"x": [1.0, 2.0]}, [0.0, 1.0])
+    with pytest.raises(ValueError, match="shape of y"):
+        symbolic_search({"x": [1.0, 2.0, 3.0]}, [1.0, 2.0])
+    with pytest.raises(ValueError, match="unary"):
+        symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], unary=("tanh",))
+    with pytest.raises(ValueError, match="max_complexity"):
+        symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], max_complexity=1)
