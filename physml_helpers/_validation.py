@@ -13,6 +13,19 @@ from typing import Any, Callable
 import numpy as np
 
 
+def real(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking it is a finite real number (of any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if hasattr(value, "shape") and np.shape(value) == () and np.isrealobj(value):
+            value = float(value)
+        else:
+            raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
 def positive_float(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a float after checking it is a finite real number > 0 (or >= 0)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from physml_helpers import _validation as _v
+
 __all__ = ["load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front", "polynomial_library", "sindy", "null_space", "sparsest_null_vector"]
 
 
@@ -116,8 +118,7 @@ def polynomial_library(x, degree: int, names=None) -> tuple[np.ndarray, list[str
       and then lexicographically, for example ``["1", "x", "y", "x^2", "x y", "y^2"]``.
     """
     x = _finite_matrix("x", x, ndim=2)
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-        raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+    degree = _v.count("degree", degree, minimum=1)
     n_vars = x.shape[1]
     names = list(names) if names is not None else [f"x{i}" for i in range(n_vars)]
     if len(names) != n_vars:
@@ -151,10 +152,8 @@ def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
     x_dot = _finite_matrix("x_dot", x_dot, ndim=2)
     if theta.shape[0] != x_dot.shape[0]:
         raise ValueError(f"theta and x_dot must have the same number of samples, got {theta.shape[0]} and {x_dot.shape[0]}")
-    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    threshold = _v.positive_float("threshold", threshold)
+    max_iter = _v.count("max_iter", max_iter, minimum=1)
     xi = np.linalg.lstsq(theta, x_dot, rcond=None)[0]
     active = np.abs(xi) >= threshold
     for _ in range(int(max_iter)):
@@ -184,7 +183,8 @@ def null_space(A, *, rtol: float = 1e-10) -> np.ndarray:
       ``[nullity, n_features]`` with orthonormal rows; shape ``[0, n_features]`` when only ``c = 0`` solves it.
     """
     A = _finite_matrix("A", A, ndim=2)
-    if not (isinstance(rtol, (int, float)) and not isinstance(rtol, bool) and 0 < rtol < 1):
+    rtol = _v.positive_float("rtol", rtol)
+    if rtol >= 1:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
     _, s, vt = np.linalg.svd(A, full_matrices=True)
     scale = s[0] if s.size and s[0] > 0 else 1.0
@@ -297,8 +297,7 @@ def symbolic_search(variables: dict, y, *, max_complexity: int = 7, exponents=_D
         if arr.shape != y.shape:
             raise ValueError(f"variables[{name!r}] must have the shape of y, {y.shape}, got {arr.shape}")
         data[str(name)] = arr
-    if isinstance(max_complexity, bool) or not isinstance(max_complexity, (int, np.integer)) or max_complexity < 2:
-        raise ValueError(f"max_complexity must be an integer >= 2, got {max_complexity!r}")
+    max_complexity = _v.count("max_complexity", max_complexity, minimum=2)
     unknown = set(unary) - set(_UNARY)
     if unknown:
         raise ValueError(f"unary must name functions from {sorted(_UNARY)}, got unknown {sorted(unknown)}")

@@ -18,8 +18,6 @@ The transverse-field chain is also solved exactly by the Jordan–Wigner transfo
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -48,18 +46,6 @@ def _sites(n_sites, minimum: int = 2) -> int:
             f"n_sites must be <= {MAX_SITES} for exact diagonalization (2^n_sites basis states), got {n}"
         )
     return n
-
-
-def _real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if hasattr(value, "shape") and np.shape(value) == () and np.isrealobj(value):
-            value = float(value)
-        else:
-            raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
 
 
 def configurations(n_sites: int) -> np.ndarray:
@@ -106,8 +92,8 @@ def tfim_hamiltonian(n_sites: int, *, h: float, J: float = 1.0) -> sp.csr_matrix
       (module docstring for the ordering).
     """
     n = _sites(n_sites)
-    h = _real("h", h)
-    J = _real("J", J)
+    h = _v.real("h", h)
+    J = _v.real("J", J)
     dim = 2**n
     s = configurations(n).astype(np.float64)
     diagonal = -J * np.sum(s * np.roll(s, -1, axis=1), axis=1)
@@ -137,7 +123,7 @@ def heisenberg_hamiltonian(n_sites: int, *, J: float = 1.0) -> sp.csr_matrix:
       Real symmetric ``scipy.sparse.csr_matrix`` of shape ``[2**n, 2**n]`` in the :math:`\sigma^z` basis.
     """
     n = _sites(n_sites)
-    J = _real("J", J)
+    J = _v.real("J", J)
     dim = 2**n
     s = configurations(n).astype(np.float64)
     diagonal = 0.25 * J * np.sum(s * np.roll(s, -1, axis=1), axis=1)
@@ -245,8 +231,8 @@ def tfim_sector_energies(n_sites: int, *, h: float, J: float = 1.0) -> tuple[flo
       ``(E_even, E_odd)``: the lowest energy with :math:`P = +1` and with :math:`P = -1`.
     """
     n = _v.count("n_sites", n_sites, minimum=2)
-    h = _real("h", h)
-    J = _real("J", J)
+    h = _v.real("h", h)
+    J = _v.real("J", J)
     return _sector_minimum(n, h, J, True), _sector_minimum(n, h, J, False)
 
 
