@@ -69,20 +69,26 @@ def _pages(html_root: pathlib.Path) -> list[pathlib.Path]:
     return sorted(p for p in html_root.rglob("*.html") if not {"_static", "_sources", "_images"} & set(p.parts))
 
 
+def _warnings(log: str) -> list[str]:
+    return [line for line in log.splitlines() if re.search(r"\bWARNING\b|\bERROR\b", line) and "IPKernelApp" not in line]
+
+
 def _failure_report(result) -> str:
-    """What to show when a build fails: the first traceback of the log (a notebook's failing cell comes
-    first in the chain of exceptions), then the log's tail."""
+    """What to show when a build fails: its warnings and errors (each names a file and line), the first
+    traceback of the log (a notebook's failing cell comes first in the chain of exceptions), then the
+    log's tail."""
     log = result["log"]
     first = log.find("Traceback")
     head = log[first : first + 8000] if first >= 0 else ""
-    return "\n".join([head, "--- end of the build log ---", log[-2500:]])
+    return "\n".join(["--- warnings and errors ---", *_warnings(log)[:40], "--- first traceback ---", head,
+                      "--- end of the build log ---", log[-2500:]])
 
 
 @pytest.mark.book
 @pytest.mark.parametrize("edition", ["full", "student"])
 def test_edition_builds_without_warnings(editions, edition):
     result = editions[edition]
-    warnings = [line for line in result["log"].splitlines() if re.search(r"\bWARNING\b|\bERROR\b", line) and "IPKernelApp" not in line]
+    warnings = _warnings(result["log"])
     assert result["returncode"] == 0, _failure_report(result)
     assert warnings == [], "\n".join(warnings)
     assert (result["html"] / "index.html").is_file()
