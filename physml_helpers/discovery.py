@@ -6,8 +6,8 @@ r"""Discovering laws from data (chapter 9): power laws, sparse dynamics, conserv
   :func:`pareto_front` keeps those that no simpler formula fits as well.
 * :func:`polynomial_library` and :func:`sindy` identify sparse dynamics :math:`\dot x = \Theta(x)\,\Xi` by
   sequentially thresholded least squares (SINDy).
-* :func:`null_space` and :func:`sparsest_null_vector` find the linear combinations :math:`c` of features
-  whose changes vanish in every observed event, :math:`A c = 0`: conservation laws.
+* :func:`null_space`, :func:`sparsest_null_vector` and :func:`sparse_null_basis` find the linear
+  combinations :math:`c` of features whose changes vanish in every observed event, :math:`A c = 0`: conservation laws.
 
 All functions take and return NumPy arrays (the problems are small and linear-algebraic).
 """
@@ -21,17 +21,23 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 
-__all__ = ["load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front", "polynomial_library", "sindy", "null_space", "sparsest_null_vector"]
+__all__ = [
+    "load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front",
+    "polynomial_library", "sindy", "null_space", "sparsest_null_vector", "sparse_null_basis",
+    "COLLISION_FEATURES", "simulate_collisions", "collision_features",
+]
 
 
 def load_planets() -> dict:
-    """The eight planets' semi-major axes and sidereal periods, shipped with the package.
+    """The eight planets' semi-major axes, sidereal periods and masses, shipped with the package.
 
     Sources (in the file's header): semi-major axes from Standish's JPL table of mean orbital elements at
-    J2000, sidereal periods from the NASA Planetary Fact Sheets.
+    J2000, sidereal periods from the NASA Planetary Fact Sheets, mass ratios from the IAU 2009 system of
+    astronomical constants.
 
     Returns:
-      ``{"planet": list[str], "a_au": float[8], "period_days": float[8]}``.
+      ``{"planet": list[str], "a_au": float[8], "period_days": float[8], "sun_mass_ratio": float[8]}``,
+      the last being the Sun's mass over the planet's (with its satellites).
     """
     import csv
     from importlib import resources
@@ -42,6 +48,7 @@ def load_planets() -> dict:
         "planet": [row["planet"] for row in rows],
         "a_au": np.array([float(row["a_au"]) for row in rows]),
         "period_days": np.array([float(row["period_days"]) for row in rows]),
+        "sun_mass_ratio": np.array([float(row["sun_mass_ratio"]) for row in rows]),
     }
 
 
@@ -172,7 +179,7 @@ def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
 def null_space(A, *, rtol: float = 1e-10) -> np.ndarray:
     r"""Orthonormal rows spanning :math:`\{c : Ac = 0\}`, from the singular value decomposition.
 
-    A singular value counts as zero when it is below ``rtol`` times the largest one (noisy data need a
+    A singular value counts as zero when it is at most ``rtol`` times the largest one (noisy data need a
     larger ``rtol``, set by the noise level).
 
     Args:
@@ -186,19 +193,26 @@ def null_space(A, *, rtol: float = 1e-10) -> np.ndarray:
     rtol = _v.positive_float("rtol", rtol)
     if rtol >= 1:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    return _null_rows(A, rtol * _largest_singular_value(A))
+
+
+def _largest_singular_value(A: np.ndarray) -> float:
+    return float(np.linalg.norm(A, 2)) if A.size else 0.0
+
+
+def _null_rows(A: np.ndarray, threshold: float) -> np.ndarray:
+    """Orthonormal rows spanning the right singular vectors whose singular values are <= threshold."""
     _, s, vt = np.linalg.svd(A, full_matrices=True)
-    scale = s[0] if s.size and s[0] > 0 else 1.0
-    rank = int(np.sum(s > rtol * scale))
+    rank = int(np.sum(s > threshold)) if threshold > 0 else int(np.sum(s > 0))
     return vt[rank:].copy()
 
 
 def sparsest_null_vector(A, *, rtol: float = 1e-10) -> np.ndarray:
     r"""The null vector of ``A`` with the fewest non-zero entries.
 
-    Searches supports of size 1, 2, ... in turn; the first support ``S`` whose columns ``A[:, S]`` have a
-    one-dimensional null space spanned by a vector with no zero entry gives the answer (ties between
-    supports of one size go to the first in lexicographic order). Exhaustive, so meant for tens of
-    features.
+    The first row of :func:`sparse_null_basis`: supports of size 1, 2, ... are searched in turn, and the
+    first support whose columns have a null vector gives the answer (ties between supports of one size go
+    to the first in lexicographic order). Exhaustive, so meant for tens of features.
 
     Args:
       A: matrix ``[n_events, n_features]``.
@@ -211,24 +225,130 @@ def sparsest_null_vector(A, *, rtol: float = 1e-10) -> np.ndarray:
     Raises:
       ValueError: if the null space of ``A`` is trivial.
     """
+    basis = sparse_null_basis(A, rtol=rtol, max_vectors=1)
+    if basis.shape[0] == 0:
+        raise ValueError("A has only the trivial null vector c = 0: no conserved combination in these data")
+    return basis[0]
+
+
+def sparse_null_basis(A, *, rtol: float = 1e-10, max_vectors: int | None = None) -> np.ndarray:
+    r"""A basis of the null space of ``A`` made of the sparsest null vectors, found greedily.
+
+    When several independent combinations are conserved, "the sparsest null vector" is not enough: the
+    null space has a dimension, and any basis of it is as valid as any other. This picks the basis a
+    physicist would write down. Supports (sets of columns) of size 1, 2, ... are searched in turn; a
+    support whose columns have a null vector (a singular value at most ``rtol`` times the largest singular
+    value of the whole of ``A``), and that contains no smaller support found to have one, gives
+    a candidate. A candidate is kept when it is independent of those kept so far (smallest singular value
+    of the stacked, normalized vectors above :math:`\sqrt{\text{rtol}}`), until there are as many as the
+    null space's dimension. Skipping supersets of supports already found keeps measurement noise from
+    passing off a known law plus a noise-sized extra coefficient as a new one.
+
+    Args:
+      A: matrix ``[n_events, n_features]``.
+      rtol: relative threshold for zero singular values (see :func:`null_space`); with noisy data, a value
+        inside the gap of the singular values of ``A``.
+      max_vectors: stop after this many vectors (default: the dimension of the null space).
+
+    Returns:
+      ``[k, n_features]``, one null vector per row, each scaled so that its largest entry in magnitude is
+      ``+1``, in order of increasing support (then lexicographic). Zero rows if the null space is trivial.
+    """
     A = _finite_matrix("A", A, ndim=2)
     n = A.shape[1]
-    if null_space(A, rtol=rtol).shape[0] == 0:
-        raise ValueError("A has only the trivial null vector c = 0: no conserved combination in these data")
-    scale = np.linalg.norm(A, 2) or 1.0
+    wanted = null_space(A, rtol=rtol).shape[0]
+    if max_vectors is not None:
+        wanted = min(wanted, _v.count("max_vectors", max_vectors, minimum=1))
+    threshold = rtol * _largest_singular_value(A)  # one absolute threshold for every support
+    kept: list[np.ndarray] = []
+    null_supports: list[set] = []
     for k in range(1, n + 1):
         for support in itertools.combinations(range(n), k):
-            sub = A[:, support]
-            basis = null_space(sub / scale, rtol=rtol) if np.linalg.norm(sub) > 0 else np.eye(k)
-            if basis.shape[0] != 1:
-                continue  # either no null vector on this support, or a smaller support already has one
-            v = basis[0]
-            if np.min(np.abs(v)) < 1e-8 * np.max(np.abs(v)):
+            if len(kept) == wanted:
+                return np.array(kept).reshape(wanted, n)
+            if any(found <= set(support) for found in null_supports):
                 continue
+            basis = _null_rows(A[:, support], threshold)
+            if basis.shape[0] == 0:
+                continue
+            null_supports.append(set(support))
             c = np.zeros(n)
-            c[list(support)] = v
-            return c / c[np.argmax(np.abs(c))]
-    raise AssertionError("unreachable: a non-trivial null space has a null vector of some support")  # pragma: no cover
+            c[list(support)] = basis[0]
+            c /= c[np.argmax(np.abs(c))]
+            stacked = np.array(kept + [c])
+            stacked /= np.linalg.norm(stacked, axis=1, keepdims=True)
+            if np.linalg.svd(stacked, compute_uv=False)[-1] > np.sqrt(rtol):
+                kept.append(c)
+    return np.array(kept).reshape(len(kept), n)
+
+
+COLLISION_FEATURES = ("p1x", "p2x", "p1y", "p2y", "K1", "K2", "|v1|", "|v2|")
+
+
+def simulate_collisions(key, n_events: int, *, restitution: float, noise: float = 0.0):
+    r"""Random collisions of two smooth disks in the plane, with optional measurement noise.
+
+    Masses are uniform in [0.5, 3], velocity components standard normal, and the direction of the line of
+    centres at contact uniform, oriented so that the disks approach. The impulse acts along that line and
+    reverses a fraction ``restitution`` of the relative normal velocity, :math:`u_n \to -e\,u_n`: momentum
+    is conserved for every :math:`e`, kinetic energy only for :math:`e = 1`; otherwise
+    :math:`\tfrac12\mu(1 - e^2)u_n^2` (:math:`\mu` the reduced mass) is lost.
+
+    Args:
+      key: JAX random key.
+      n_events: number of collisions, >= 1.
+      restitution: coefficient of restitution in [0, 1].
+      noise: standard deviation of Gaussian noise added to every measured velocity component, >= 0.
+
+    Returns:
+      ``(masses, before, after)``: masses ``[n_events, 2]`` and velocities ``[n_events, 2, 2]``
+      (event, disk, component), NumPy arrays.
+    """
+    import jax
+
+    _v.key(key)
+    n_events = _v.count("n_events", n_events, minimum=1)
+    e = _v.real("restitution", restitution)
+    if not 0.0 <= e <= 1.0:
+        raise ValueError(f"restitution must lie in [0, 1], got {e}")
+    noise = _v.positive_float("noise", noise, allow_zero=True)
+    k_m, k_v, k_angle, k_noise = jax.random.split(key, 4)
+    m = np.asarray(jax.random.uniform(k_m, (n_events, 2), minval=0.5, maxval=3.0), dtype=float)
+    v = np.asarray(jax.random.normal(k_v, (n_events, 2, 2)), dtype=float)
+    angle = np.asarray(jax.random.uniform(k_angle, (n_events,), maxval=2 * np.pi), dtype=float)
+    normal = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    approach = np.einsum("ni,ni->n", v[:, 0] - v[:, 1], normal)
+    normal *= np.where(approach < 0, -1.0, 1.0)[:, None]  # the side on which disk 1 moves towards disk 2
+    impulse = (1 + e) * m[:, 0] * m[:, 1] / m.sum(axis=1) * np.abs(approach)
+    after = v.copy()
+    after[:, 0] -= (impulse / m[:, 0])[:, None] * normal
+    after[:, 1] += (impulse / m[:, 1])[:, None] * normal
+    if noise > 0:
+        errors = noise * np.asarray(jax.random.normal(k_noise, (2, n_events, 2, 2)), dtype=float)
+        v, after = v + errors[0], after + errors[1]
+    return m, v, after
+
+
+def collision_features(masses, velocities) -> np.ndarray:
+    r"""Per-particle features of two-disk states: momenta, kinetic energies and speeds.
+
+    Args:
+      masses: ``[n_events, 2]``.
+      velocities: ``[n_events, 2, 2]`` (event, disk, component).
+
+    Returns:
+      ``[n_events, 8]``, columns named by :data:`COLLISION_FEATURES`:
+      :math:`p_{1x}, p_{2x}, p_{1y}, p_{2y}, K_1, K_2, |\mathbf v_1|, |\mathbf v_2|`.
+    """
+    m = _finite_matrix("masses", masses, ndim=2)
+    v = np.asarray(velocities, dtype=float)
+    if m.shape[1] != 2 or v.shape != (m.shape[0], 2, 2):
+        raise ValueError(f"masses must be [n, 2] and velocities [n, 2, 2], got {m.shape} and {v.shape}")
+    p = m[:, :, None] * v
+    kinetic = 0.5 * m * np.sum(v**2, axis=-1)
+    speed = np.linalg.norm(v, axis=-1)
+    return np.column_stack([p[:, 0, 0], p[:, 1, 0], p[:, 0, 1], p[:, 1, 1], kinetic[:, 0], kinetic[:, 1],
+                            speed[:, 0], speed[:, 1]])
 
 
 # ---------------------------------------------------------------------------------------------------

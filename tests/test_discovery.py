@@ -5,7 +5,9 @@ import pytest
 import scipy.linalg
 from scipy.stats import t as student_t
 
-from physml_helpers.discovery import null_space, polynomial_library, power_law_fit, sindy, sparsest_null_vector
+from physml_helpers.discovery import (
+    null_space, polynomial_library, power_law_fit, sindy, sparse_null_basis, sparsest_null_vector,
+)
 
 
 def test_power_law_fit_is_exact_on_exact_data():
@@ -105,6 +107,45 @@ def test_sparsest_null_vector_prefers_fewer_terms_and_scales_to_one():
         sparsest_null_vector(np.eye(3))
 
 
+def test_sparse_null_basis_on_a_designed_null_space():
+    # span{(1, 1, 1, 0), (0, 2, 0, -1)}: the sparsest member has support {1, 3}, the next independent one
+    # with the smallest support is (1, 1, 1, 0) on {0, 1, 2}
+    A = scipy.linalg.null_space(np.array([[1.0, 1, 1, 0], [0, 2, 0, -1]])).T
+    basis = sparse_null_basis(A)
+    np.testing.assert_allclose(basis, [[0, 1, 0, -0.5], [1, 1, 1, 0]], atol=1e-10)
+    assert sparse_null_basis(np.eye(3)).shape == (0, 3)
+
+
+def test_sparse_null_basis_finds_momentum_and_energy_in_elastic_collisions():
+    # 1-D elastic collisions, exact: v1' = ((m1 - m2) v1 + 2 m2 v2) / (m1 + m2), and symmetrically
+    rng = np.random.default_rng(3)
+    m1, m2, v1, v2 = rng.uniform(0.5, 2.0, (4, 50))
+    w1 = ((m1 - m2) * v1 + 2 * m2 * v2) / (m1 + m2)
+    w2 = ((m2 - m1) * v2 + 2 * m1 * v1) / (m1 + m2)
+    features = lambda a, b: np.stack([m1 * a, m2 * b, m1 * a**2 / 2, m2 * b**2 / 2, a, b], axis=1)
+    A = features(w1, w2) - features(v1, v2)
+    basis = sparse_null_basis(A)
+    np.testing.assert_allclose(basis, [[1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0]], atol=1e-10)
+    # perfectly inelastic: both move with the centre-of-mass velocity; only momentum survives
+    u = (m1 * v1 + m2 * v2) / (m1 + m2)
+    np.testing.assert_allclose(sparse_null_basis(features(u, u) - features(v1, v2)), [[1, 1, 0, 0, 0, 0]], atol=1e-10)
+
+
+def test_sparse_null_basis_with_noise_skips_supersets_and_finds_constant_features():
+    import jax
+
+    from physml_helpers.discovery import collision_features, simulate_collisions
+
+    m, before, after = simulate_collisions(jax.random.key(1), 300, restitution=0.5, noise=1e-3)
+    A = collision_features(m, after) - collision_features(m, before)
+    A = np.column_stack([A, 1e-3 * np.asarray(jax.random.normal(jax.random.key(2), (300,)))])  # a feature that never changes
+    basis = sparse_null_basis(A, rtol=1e-2)
+    expected = np.zeros((3, 9))
+    expected[0, 8] = expected[1, [0, 1]] = expected[2, [2, 3]] = 1.0
+    np.testing.assert_allclose(basis, expected, atol=1e-2)  # velocity noise 1e-3: coefficients within 1e-2
+    assert sparsest_null_vector(A, rtol=1e-2) == pytest.approx(expected[0], abs=1e-2)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="positive"):
         power_law_fit([1, 2, 3], [1, -2, 3])
@@ -168,3 +209,32 @@ def test_symbolic_search_bad_inputs():
         symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], unary=("tanh",))
     with pytest.raises(ValueError, match="max_complexity"):
         symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], max_complexity=1)
+
+
+def test_simulated_collisions_conserve_momentum_and_lose_the_predicted_energy():
+    import jax
+
+    from physml_helpers.discovery import collision_features, simulate_collisions
+
+    for e in (1.0, 0.6, 0.0):
+        m, before, after = simulate_collisions(jax.random.key(0), 100, restitution=e)
+        momentum = lambda v: np.einsum("nk,nkc->nc", m, v)
+        np.testing.assert_allclose(momentum(after), momentum(before), rtol=0, atol=1e-12)
+        # the relative normal velocity: its component along the impulse direction flips and shrinks by e
+        d_rel_before, d_rel_after = before[:, 0] - before[:, 1], after[:, 0] - after[:, 1]
+        normal = (after[:, 1] - before[:, 1]) / np.linalg.norm(after[:, 1] - before[:, 1], axis=1, keepdims=True)
+        u_before = np.einsum("nc,nc->n", d_rel_before, normal)
+        u_after = np.einsum("nc,nc->n", d_rel_after, normal)
+        assert np.all(u_before > 0)  # the disks approach before the collision
+        np.testing.assert_allclose(u_after, -e * u_before, rtol=1e-10, atol=1e-12)
+        mu = m[:, 0] * m[:, 1] / m.sum(axis=1)
+        f_before, f_after = collision_features(m, before), collision_features(m, after)
+        loss = (f_before[:, 4] + f_before[:, 5]) - (f_after[:, 4] + f_after[:, 5])
+        np.testing.assert_allclose(loss, 0.5 * mu * (1 - e**2) * u_before**2, rtol=1e-10, atol=1e-12)
+    m, clean_b, clean_a = simulate_collisions(jax.random.key(0), 100, restitution=1.0)
+    _, noisy_b, _ = simulate_collisions(jax.random.key(0), 100, restitution=1.0, noise=0.01)
+    assert 0.005 < np.std(noisy_b - clean_b) < 0.015
+    with pytest.raises(ValueError, match="restitution must lie in"):
+        simulate_collisions(jax.random.key(0), 3, restitution=1.5)
+    with pytest.raises(TypeError, match="key must be a JAX random key"):
+        simulate_collisions(3, 3, restitution=1.0)

@@ -1,0 +1,59 @@
+"""Fixed-step integrators against exact results for linear systems."""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physml_helpers.integrators import euler, rk4
+
+A = np.array([[0.0, 1.0], [-4.0, -0.3]])  # damped oscillator, omega^2 = 4, gamma = 0.3
+
+
+def linear(x):
+    return jnp.asarray(A) @ x
+
+
+def test_euler_is_the_matrix_power_of_one_step():
+    dt, n = 0.01, 50
+    xs = euler(linear, jnp.array([1.0, 0.0]), dt=dt, n_steps=n)
+    step = np.eye(2) + dt * A
+    expected = np.stack([np.linalg.matrix_power(step, k) @ [1.0, 0.0] for k in range(n + 1)])
+    np.testing.assert_allclose(xs, expected, rtol=0, atol=1e-12)
+
+
+def test_rk4_step_is_the_fourth_order_taylor_polynomial():
+    # for a linear field one RK4 step is exactly sum_{j<=4} (h A)^j / j!
+    h = 0.1
+    xs = rk4(linear, jnp.array([0.3, -1.2]), dt=h, n_steps=1)
+    hA = h * A
+    taylor = sum(np.linalg.matrix_power(hA, j) / math.factorial(j) for j in range(5))
+    np.testing.assert_allclose(xs[1], taylor @ [0.3, -1.2], rtol=0, atol=1e-14)
+
+
+def test_rk4_global_error_is_fourth_order():
+    import scipy.linalg
+
+    exact = scipy.linalg.expm(2.0 * A) @ [1.0, 0.0]
+    errors = [np.abs(rk4(linear, jnp.array([1.0, 0.0]), dt=2.0 / n, n_steps=n)[-1] - exact).max() for n in (40, 80, 160)]
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all((ratios > 14) & (ratios < 18)), ratios  # 2^4 = 16 for a fourth-order method
+
+
+def test_shapes_and_any_state_shape():
+    xs = rk4(lambda x: -x, jnp.ones((3, 2)), dt=0.1, n_steps=10)
+    assert xs.shape == (11, 3, 2)
+    np.testing.assert_allclose(xs[0], 1.0)
+    np.testing.assert_allclose(xs[-1], np.exp(-1.0), rtol=1e-6)
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match="vector_field must be a callable"):
+        rk4(3.0, jnp.ones(2), dt=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="dt must be a finite number > 0"):
+        euler(linear, jnp.ones(2), dt=0.0, n_steps=2)
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
+        rk4(linear, jnp.ones(2), dt=0.1, n_steps=0)
+    with pytest.raises(ValueError, match="shape of x0"):
+        rk4(lambda x: x.sum(), jnp.ones(2), dt=0.1, n_steps=2)
