@@ -78,14 +78,7 @@ def euler(vector_field: Callable, x0, *, dt: float, n_steps: int) -> jax.Array:
 def rk4(vector_field: Callable, x0, *, dt: float, n_steps: int) -> jax.Array:
     """Classical fourth-order Runge–Kutta: ``n_steps`` steps of size ``dt`` from ``x0``.
 
-    Args:
-      vector_field: ``x -> dx/dt``, a JAX-traceable function of one array.
-      x0: initial state, any shape.
-      dt: step size, > 0.
-      n_steps: number of steps, >= 1.
-
-    Returns:
-      All states, shape ``[n_steps + 1, *x0.shape]``.
+    Four evaluations of ``vector_field`` per step; arguments and return value as for :func:`euler`.
     """
     x0, dt, n_steps = _checked(vector_field, x0, dt, n_steps)
     return _integrate("rk4", vector_field, x0, dt, n_steps)
