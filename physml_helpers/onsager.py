@@ -1,0 +1,140 @@
+r"""Symmetry-constrained estimation (chapter 14): Onsager's reciprocal relations and group averaging.
+
+Linear response writes fluxes as :math:`J = L X`; Onsager's relations say :math:`L = L^\top`. With
+samples as rows, ``X`` of shape ``[m, n]`` (forces) and ``J`` of shape ``[m, n]`` (fluxes), the model is
+:math:`J \approx X L^\top`.
+
+* :func:`symmetrize`: the orthogonal projection :math:`(W + W^\top)/2` onto symmetric matrices
+  (Frobenius inner product).
+* :func:`fit_response`: ordinary least squares for :math:`L`.
+* :func:`fit_symmetric_response`: least squares constrained to symmetric :math:`L`, which is the
+  projection of the unconstrained estimate in the metric of the data, :math:`\langle A, B\rangle_X =
+  \operatorname{tr}(A\,X^\top X B^\top)`.
+* :func:`project_psd`: the nearest positive semidefinite matrix (the second law: :math:`L \succeq 0`).
+* :func:`group_average`: average of a function over a finite group of input transformations.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from physml_helpers import _validation as _v
+
+__all__ = ["symmetrize", "fit_response", "fit_symmetric_response", "project_psd", "group_average"]
+
+
+def _square(name: str, W) -> np.ndarray:
+    W = np.asarray(W, dtype=float)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{name} must be finite")
+    return W
+
+
+def _samples(X, J) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=float)
+    J = np.asarray(J, dtype=float)
+    if X.ndim != 2 or J.ndim != 2 or X.shape != J.shape:
+        raise ValueError(f"X and J must both have shape [n_samples, n], got {X.shape} and {J.shape}")
+    if X.shape[0] < X.shape[1]:
+        raise ValueError(f"need at least n = {X.shape[1]} samples to determine L, got {X.shape[0]}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(J))):
+        raise ValueError("X and J must be finite")
+    return X, J
+
+
+def symmetrize(W) -> np.ndarray:
+    r"""The symmetric part :math:`(W + W^\top)/2` of a square matrix.
+
+    It is the orthogonal projection onto the subspace of symmetric matrices in the Frobenius inner
+    product :math:`\langle A, B\rangle = \operatorname{tr}(A^\top B)`: the remainder
+    :math:`(W - W^\top)/2` is antisymmetric, and every antisymmetric matrix is orthogonal to every
+    symmetric one. Hence for any symmetric :math:`L`,
+    :math:`\lVert W - L\rVert^2 = \lVert \operatorname{sym}W - L\rVert^2 + \lVert\operatorname{antisym}W\rVert^2`.
+    """
+    W = _square("W", W)
+    return (W + W.T) / 2
+
+
+def fit_response(X, J) -> np.ndarray:
+    r"""Least-squares response matrix: :math:`\hat W = \arg\min_W \lVert J - X W^\top\rVert_F`.
+
+    Args:
+      X: forces ``[n_samples, n]``; J: fluxes ``[n_samples, n]`` (rows are samples).
+
+    Returns:
+      ``W`` of shape ``[n, n]``, with ``J ≈ X @ W.T``.
+    """
+    X, J = _samples(X, J)
+    return np.linalg.lstsq(X, J, rcond=None)[0].T
+
+
+def fit_symmetric_response(X, J) -> np.ndarray:
+    r"""Least squares over symmetric matrices: :math:`\arg\min_{L = L^\top} \lVert J - X L\rVert_F`.
+
+    Parametrizes :math:`L` by its :math:`n(n+1)/2` entries on and above the diagonal and solves the
+    resulting linear least-squares problem. When :math:`X^\top X \propto 1` (isotropic forces) the result
+    equals :func:`symmetrize` of :func:`fit_response`; otherwise it is the projection of the unconstrained
+    estimate in the metric :math:`\operatorname{tr}(A\,X^\top X B^\top)` set by the data.
+
+    Args:
+      X: forces ``[n_samples, n]``; J: fluxes ``[n_samples, n]``.
+
+    Returns:
+      Symmetric ``L`` of shape ``[n, n]``.
+    """
+    X, J = _samples(X, J)
+    m, n = X.shape
+    rows, cols = np.triu_indices(n)
+    # J[s, i] = sum_j X[s, j] L[i, j]; each free parameter L[a, b] = L[b, a] enters two places (one if a = b)
+    design = np.zeros((m * n, len(rows)))
+    for k, (a, b) in enumerate(zip(rows, cols)):
+        basis = np.zeros((n, n))
+        basis[a, b] = basis[b, a] = 1.0
+        design[:, k] = (X @ basis.T).ravel()
+    theta = np.linalg.lstsq(design, J.ravel(), rcond=None)[0]
+    L = np.zeros((n, n))
+    L[rows, cols] = theta
+    L[cols, rows] = theta
+    return L
+
+
+def project_psd(W) -> np.ndarray:
+    r"""The positive semidefinite matrix nearest to ``W`` in the Frobenius norm.
+
+    Symmetrize, then set negative eigenvalues to zero. The set of positive semidefinite matrices is closed
+    and convex, so this projection never moves an estimate farther from a true :math:`L \succeq 0`.
+    """
+    S = symmetrize(W)
+    values, vectors = np.linalg.eigh(S)
+    return (vectors * np.clip(values, 0.0, None)) @ vectors.T
+
+
+def group_average(fn: Callable, transforms: Sequence[Callable]) -> Callable:
+    r"""The group average :math:`\bar f(x) = \frac{1}{|G|}\sum_{g\in G} f(g\,x)`.
+
+    When ``transforms`` is a group (closed under composition and inverses), :math:`\bar f` is exactly
+    invariant: :math:`\bar f(hx) = \bar f(x)` for every :math:`h` in the group, and
+    :math:`\bar f = f` whenever :math:`f` is already invariant.
+
+    Args:
+      fn: a function of one argument (arrays of inputs, transformed by each element of ``transforms``).
+      transforms: the group elements, each a function of one argument.
+
+    Returns:
+      The averaged function.
+    """
+    _v.callable_("fn", fn)
+    transforms = list(transforms)
+    if not transforms:
+        raise ValueError("transforms must contain at least the identity")
+    for i, g in enumerate(transforms):
+        _v.callable_(f"transforms[{i}]", g)
+
+    def averaged(x):
+        return sum(fn(g(x)) for g in transforms) / len(transforms)
+
+    return averaged

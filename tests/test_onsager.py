@@ -1,0 +1,96 @@
+"""Symmetric projections and constrained least squares against exact identities."""
+
+import numpy as np
+import pytest
+
+from physml_helpers.onsager import fit_response, fit_symmetric_response, group_average, project_psd, symmetrize
+
+rng = np.random.default_rng(0)
+
+
+def _spd(n):
+    a = rng.normal(size=(n, n))
+    return a @ a.T / n + 0.1 * np.eye(n)
+
+
+def test_symmetrize_is_an_orthogonal_projection():
+    W, B = rng.normal(size=(2, 5, 5))
+    L = symmetrize(rng.normal(size=(5, 5)))
+    S = symmetrize(W)
+    np.testing.assert_allclose(S, S.T, atol=0)
+    np.testing.assert_allclose(symmetrize(S), S, atol=1e-15)  # idempotent
+    assert np.sum(symmetrize(W) * B) == pytest.approx(np.sum(W * symmetrize(B)), abs=1e-12)  # self-adjoint
+    # Pythagoras: |W - L|^2 = |sym W - L|^2 + |antisym W|^2 for every symmetric L
+    lhs = np.linalg.norm(W - L) ** 2
+    rhs = np.linalg.norm(S - L) ** 2 + np.linalg.norm((W - W.T) / 2) ** 2
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_fits_recover_a_noiseless_response_exactly():
+    L = _spd(4)
+    X = rng.normal(size=(30, 4))
+    J = X @ L.T
+    np.testing.assert_allclose(fit_response(X, J), L, atol=1e-12)
+    np.testing.assert_allclose(fit_symmetric_response(X, J), L, atol=1e-12)
+    W_true = rng.normal(size=(4, 4))  # an asymmetric truth is recovered by the unconstrained fit
+    np.testing.assert_allclose(fit_response(X, X @ W_true.T), W_true, atol=1e-12)
+
+
+def test_constrained_fit_equals_projection_for_isotropic_forces():
+    n, m = 3, 40
+    q, _ = np.linalg.qr(rng.normal(size=(m, n)))
+    X = np.sqrt(m) * q  # X^T X = m * identity
+    J = X @ _spd(n).T + 0.3 * rng.normal(size=(m, n))
+    np.testing.assert_allclose(fit_symmetric_response(X, J), symmetrize(fit_response(X, J)), atol=1e-12)
+
+
+def test_constrained_fit_satisfies_the_optimality_condition_and_wins_in_the_data_metric():
+    n, m = 3, 25
+    L = _spd(n)
+    for _ in range(50):
+        X = rng.normal(size=(m, n)) * np.array([5.0, 1.0, 0.2])  # strongly anisotropic forces
+        J = X @ L.T + rng.normal(size=(m, n))
+        Lc, W = fit_symmetric_response(X, J), fit_response(X, J)
+        np.testing.assert_allclose(Lc, Lc.T, atol=0)
+        gradient = X.T @ (X @ Lc - J)  # d/dL of |J - X L|^2 / 2 at symmetric L
+        np.testing.assert_allclose(symmetrize(gradient), 0, atol=1e-9)
+        assert np.linalg.norm(X @ (Lc - L).T) <= np.linalg.norm(X @ (W - L).T) + 1e-12
+        assert np.linalg.norm(symmetrize(W) - L) <= np.linalg.norm(W - L) + 1e-12
+
+
+def test_project_psd():
+    L = _spd(4)
+    W = L + rng.normal(size=(4, 4))
+    P = project_psd(W)
+    assert np.linalg.eigvalsh(P).min() >= -1e-12
+    np.testing.assert_allclose(project_psd(P), P, atol=1e-12)
+    np.testing.assert_allclose(project_psd(L), L, atol=1e-12)
+    for _ in range(100):  # non-expansive towards any PSD matrix
+        W = L + 2 * rng.normal(size=(4, 4))
+        assert np.linalg.norm(project_psd(W) - L) <= np.linalg.norm(symmetrize(W) - L) + 1e-12
+
+
+def test_group_average_is_invariant():
+    rotations = [lambda x, k=k: x @ np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]), k).T for k in range(4)]
+    f = lambda x: x[:, 0] ** 3 + 2 * x[:, 1] + x[:, 0] * x[:, 1] ** 2
+    fbar = group_average(f, rotations)
+    x = rng.normal(size=(10, 2))
+    for g in rotations:
+        np.testing.assert_allclose(fbar(g(x)), fbar(x), atol=1e-12)
+    radial = lambda x: np.exp(-np.sum(x**2, axis=1))
+    np.testing.assert_allclose(group_average(radial, rotations)(x), radial(x), atol=1e-15)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="W must be a square matrix"):
+        symmetrize(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="X and J must both have shape"):
+        fit_response(np.ones((5, 2)), np.ones((5, 3)))
+    with pytest.raises(ValueError, match="at least n = 3 samples"):
+        fit_symmetric_response(np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        fit_response(np.full((4, 2), np.nan), np.ones((4, 2)))
+    with pytest.raises(TypeError, match="fn must be a callable"):
+        group_average(3, [lambda x: x])
+    with pytest.raises(ValueError, match="at least the identity"):
+        group_average(lambda x: x, [])
