@@ -57,3 +57,47 @@ def test_bad_inputs():
         rk4(linear, jnp.ones(2), dt=0.1, n_steps=0)
     with pytest.raises(ValueError, match="shape of x0"):
         rk4(lambda x: x.sum(), jnp.ones(2), dt=0.1, n_steps=2)
+
+
+def test_leapfrog_conserves_the_modified_energy_of_the_oscillator_exactly():
+    # for H = p^2/2 + w^2 q^2/2, kick-drift-kick conserves p^2/2 + w^2 q^2 (1 - (w dt/2)^2) / 2 exactly
+    from physml_helpers.integrators import leapfrog
+
+    w, dt = 2.0, 0.1
+    q, p = leapfrog(lambda q: w**2 * q, jnp.array([1.0]), jnp.array([0.3]), dt=dt, n_steps=10_000)
+    modified = 0.5 * p**2 + 0.5 * w**2 * q**2 * (1 - (w * dt / 2) ** 2)
+    np.testing.assert_allclose(modified[:, 0], float(modified[0, 0]), rtol=1e-12)
+    energy = 0.5 * p**2 + 0.5 * w**2 * q**2
+    assert np.ptp(np.asarray(energy)) < 0.02 * float(energy[0, 0])  # bounded, of order (w dt)^2
+
+
+def test_leapfrog_is_symplectic_reversible_and_second_order():
+    import jax
+
+    from physml_helpers.integrators import leapfrog
+
+    force = lambda q: jnp.sin(q)  # pendulum, V = -cos q
+    def step(z):
+        q, p = leapfrog(force, z[:1], z[1:], dt=0.3, n_steps=3)
+        return jnp.concatenate([q[-1], p[-1]])
+    jac = jax.jacfwd(step)(jnp.array([1.2, -0.4]))
+    omega = jnp.array([[0.0, 1.0], [-1.0, 0.0]])
+    np.testing.assert_allclose(jac.T @ omega @ jac, omega, atol=1e-12)
+    q, p = leapfrog(force, jnp.array([1.2]), jnp.array([-0.4]), dt=0.05, n_steps=400)
+    q_back, p_back = leapfrog(force, q[-1], -p[-1], dt=0.05, n_steps=400)
+    np.testing.assert_allclose([q_back[-1, 0], -p_back[-1, 0]], [1.2, -0.4], atol=1e-11)
+    reference = leapfrog(force, jnp.array([1.2]), jnp.array([-0.4]), dt=0.001, n_steps=2000)[0][-1, 0]
+    errors = [abs(float(leapfrog(force, jnp.array([1.2]), jnp.array([-0.4]), dt=2.0 / k, n_steps=k)[0][-1, 0] - reference))
+              for k in (50, 100)]
+    assert 3.5 < errors[0] / errors[1] < 4.5  # second order
+
+
+def test_leapfrog_bad_inputs():
+    from physml_helpers.integrators import leapfrog
+
+    with pytest.raises(ValueError, match="same shape"):
+        leapfrog(lambda q: q, jnp.ones(2), jnp.ones(3), dt=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="mass must be > 0"):
+        leapfrog(lambda q: q, jnp.ones(2), jnp.ones(2), dt=0.1, n_steps=2, mass=0.0)
+    with pytest.raises(ValueError, match="grad_potential must return"):
+        leapfrog(lambda q: q.sum(), jnp.ones(2), jnp.ones(2), dt=0.1, n_steps=2)
