@@ -1,0 +1,89 @@
+"""Hamiltonian networks, pairwise forces and generating-function maps against exact identities."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physml_helpers.hnn import (
+    baseline_field,
+    fit_vector_field,
+    generating_function_map,
+    hamiltonian_field,
+    hnn_field,
+    hnn_hamiltonian,
+    init_baseline,
+    init_hnn,
+    pairwise_forces,
+)
+
+OMEGA = jnp.array([[0.0, 1.0], [-1.0, 0.0]])
+
+
+def test_hamiltonian_field_of_known_systems():
+    s = jnp.array([0.7, -0.2])
+    np.testing.assert_allclose(hamiltonian_field(lambda q, p: 0.5 * jnp.sum(p**2 + q**2), s), [-0.2, -0.7], atol=1e-15)
+    pendulum = lambda q, p: 0.5 * jnp.sum(p**2) - jnp.sum(jnp.cos(q))
+    np.testing.assert_allclose(hamiltonian_field(pendulum, s), [-0.2, -np.sin(0.7)], atol=1e-15)
+
+
+def test_a_random_hnn_conserves_its_own_hamiltonian():
+    params = init_hnn(jax.random.key(0), 2, hidden=16)
+    states = jax.random.normal(jax.random.key(1), (20, 4))
+    for s in states:
+        grad_h = jnp.concatenate(jax.grad(functools.partial(hnn_hamiltonian, params), argnums=(0, 1))(s[:2], s[2:]))
+        assert abs(float(grad_h @ hnn_field(params, s))) < 1e-12  # dH/dt = grad H . (J grad H) = 0
+
+
+def test_fitting_the_oscillator():
+    states = jax.random.normal(jax.random.key(2), (200, 2))
+    derivatives = jnp.stack([states[:, 1], -states[:, 0]], axis=1)
+    for field, init in ((hnn_field, init_hnn), (baseline_field, init_baseline)):
+        params, history = fit_vector_field(field, init(jax.random.key(3), 1, hidden=32), states, derivatives, n_steps=1500)
+        assert history.shape == (1500,)
+        assert float(history[-1]) < 1e-3 * float(history[0])
+
+
+def test_pairwise_forces_obey_newtons_third_law():
+    x = jax.random.normal(jax.random.key(4), (6, 3))
+    magnitude = lambda r: 1.0 / r**2 - 0.5 * jnp.exp(-r)
+    forces = pairwise_forces(magnitude, x)
+    np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-12)
+    xn = np.asarray(x)
+    explicit = np.zeros_like(xn)
+    for i in range(6):
+        for j in range(6):
+            if i != j:
+                r = np.linalg.norm(xn[i] - xn[j])
+                explicit[i] += (1 / r**2 - 0.5 * np.exp(-r)) * (xn[i] - xn[j]) / r
+    np.testing.assert_allclose(forces, explicit, rtol=1e-12)
+
+
+def test_generating_function_gives_symplectic_euler_and_symplectic_maps():
+    V = lambda q: -jnp.cos(q[0])
+    g = lambda q, P: 0.5 * jnp.sum(P**2) + V(q)
+    Q, P = generating_function_map(g, jnp.array([0.4]), jnp.array([1.1]), h=0.1)
+    P_exact = 1.1 - 0.1 * np.sin(0.4)
+    np.testing.assert_allclose([Q[0], P[0]], [0.4 + 0.1 * P_exact, P_exact], atol=1e-14)
+    params = init_hnn(jax.random.key(5), 1, hidden=16)  # any smooth g: here a random network
+    g_net = lambda q, P: hnn_hamiltonian(params, q, P)
+
+    def step(z):
+        Q, P = generating_function_map(g_net, z[:1], z[1:], h=0.05)
+        return jnp.concatenate([Q, P])
+
+    jac = jax.jacfwd(step)(jnp.array([0.3, -0.8]))
+    np.testing.assert_allclose(jac.T @ OMEGA @ jac, OMEGA, atol=1e-12)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="states and derivatives must both be"):
+        fit_vector_field(hnn_field, init_hnn(jax.random.key(0), 1), jnp.ones((5, 3)), jnp.ones((5, 3)))
+    with pytest.raises(TypeError, match="magnitude must be a callable"):
+        pairwise_forces(None, jnp.ones((3, 2)))
+    with pytest.raises(ValueError, match="h must be a finite number > 0"):
+        generating_function_map(lambda q, P: 0.0, jnp.ones(1), jnp.ones(1), h=0.0)
+    with pytest.raises(ValueError, match="dim must be an integer >= 1"):
+        init_hnn(jax.random.key(0), 0)
