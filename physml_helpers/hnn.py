@@ -28,7 +28,7 @@ from physml_helpers.networks import init_mlp, mlp
 
 __all__ = [
     "hamiltonian_field", "init_hnn", "hnn_hamiltonian", "hnn_field", "init_baseline", "baseline_field",
-    "fit_vector_field", "pairwise_forces", "generating_function_map",
+    "init_potential", "potential_energy", "potential_field", "fit_vector_field", "pairwise_forces", "generating_function_map",
 ]
 
 
@@ -48,11 +48,18 @@ def hamiltonian_field(hamiltonian: Callable, state):
     return jnp.concatenate([dp, -dq])
 
 
-def init_hnn(key, dim: int, *, hidden: int = 64, depth: int = 2):
-    """Parameters of a Hamiltonian network :math:`H_\\theta(q, p)` for ``dim`` degrees of freedom."""
+def init_hnn(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
+    """Parameters of a Hamiltonian network :math:`H_\\theta(q, p)` for ``dim`` degrees of freedom
+    (``depth`` tanh layers of width ``hidden``; ``dtype`` as in :func:`~physml_helpers.networks.init_mlp`)."""
+    return _init(key, dim, hidden, depth, dtype, scalar=True)
+
+
+def _init(key, dim, hidden, depth, dtype, *, scalar):
     _v.key(key)
     dim = _v.count("dim", dim, minimum=1)
-    return init_mlp(key, [2 * dim, *[_v.count("hidden", hidden, minimum=1)] * _v.count("depth", depth, minimum=1), 1])
+    hidden = _v.count("hidden", hidden, minimum=1)
+    depth = _v.count("depth", depth, minimum=1)
+    return init_mlp(key, [2 * dim, *[hidden] * depth, 1 if scalar else 2 * dim], dtype=dtype)
 
 
 def hnn_hamiltonian(params, q, p):
@@ -65,16 +72,38 @@ def hnn_field(params, state):
     return hamiltonian_field(functools.partial(hnn_hamiltonian, params), state)
 
 
-def init_baseline(key, dim: int, *, hidden: int = 64, depth: int = 2):
+def init_baseline(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
     """Parameters of a plain network mapping ``(q, p)`` to ``(q', p')`` (the time derivatives)."""
-    _v.key(key)
-    dim = _v.count("dim", dim, minimum=1)
-    return init_mlp(key, [2 * dim, *[_v.count("hidden", hidden, minimum=1)] * _v.count("depth", depth, minimum=1), 2 * dim])
+    return _init(key, dim, hidden, depth, dtype, scalar=False)
 
 
 def baseline_field(params, state):
     """The plain network's vector field at one state ``[2 d]``."""
     return mlp(params, state[None, :])[0]
+
+
+def init_potential(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
+    """Parameters of a learned potential :math:`V_\\theta(q)` for ``dim`` coordinates."""
+    _v.key(key)
+    dim = _v.count("dim", dim, minimum=1)
+    hidden = _v.count("hidden", hidden, minimum=1)
+    depth = _v.count("depth", depth, minimum=1)
+    return init_mlp(key, [dim, *[hidden] * depth, 1], dtype=dtype)
+
+
+def potential_energy(params, q):
+    """The learned scalar :math:`V_\\theta(q)` for one configuration ``[d]``."""
+    return mlp(params, q[None, :])[0, 0]
+
+
+def potential_field(params, state):
+    r"""Newton's equations with unit mass and the learned potential: :math:`(\dot q, \dot p) = (p, -\nabla V_\theta(q))`.
+
+    The energy :math:`\tfrac12 p^2 + V_\theta(q)` is conserved exactly along its flow, and the force can be
+    handed to :func:`~physml_helpers.integrators.leapfrog` as ``grad_potential``.
+    """
+    q, p = _split(state)
+    return jnp.concatenate([p, -jax.grad(potential_energy, argnums=1)(params, q)])
 
 
 @functools.partial(jax.jit, static_argnames=("field", "n_steps"))

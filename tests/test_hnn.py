@@ -87,3 +87,14 @@ def test_bad_inputs():
         generating_function_map(lambda q, P: 0.0, jnp.ones(1), jnp.ones(1), h=0.0)
     with pytest.raises(ValueError, match="dim must be an integer >= 1"):
         init_hnn(jax.random.key(0), 0)
+
+
+def test_potential_field_is_newton_with_the_learned_potential():
+    from physml_helpers.hnn import init_potential, potential_energy, potential_field
+
+    params = init_potential(jax.random.key(7), 2, hidden=8)
+    s = jnp.array([0.3, -0.5, 1.0, 2.0])
+    force = -jax.grad(potential_energy, argnums=1)(params, s[:2])
+    np.testing.assert_allclose(potential_field(params, s), jnp.concatenate([s[2:], force]), atol=1e-15)
+    energy = lambda q, p: 0.5 * jnp.sum(p**2) + potential_energy(params, q)
+    np.testing.assert_allclose(potential_field(params, s), hamiltonian_field(energy, s), atol=1e-15)
