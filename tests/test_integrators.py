@@ -101,3 +101,24 @@ def test_leapfrog_bad_inputs():
         leapfrog(lambda q: q, jnp.ones(2), jnp.ones(2), dt=0.1, n_steps=2, mass=0.0)
     with pytest.raises(ValueError, match="grad_potential must return"):
         leapfrog(lambda q: q.sum(), jnp.ones(2), jnp.ones(2), dt=0.1, n_steps=2)
+
+
+def test_leapfrog_oscillator_orbit_is_the_exact_discrete_rotation():
+    # the kick-drift-kick map of H = (p^2 + w^2 q^2)/2 is linear with cos(theta) = 1 - (w h)^2 / 2, so
+    # q_k = q0 cos(k theta) + (p0 / (w c)) sin(k theta) with c = sqrt(1 - (w h / 2)^2)   (derived with SymPy below)
+    import sympy as sp
+
+    from physml_helpers.integrators import leapfrog
+
+    w_s, h_s = sp.symbols("w h", positive=True)
+    kick = sp.Matrix([[1, 0], [-w_s**2 * h_s / 2, 1]])
+    M = kick * sp.Matrix([[1, h_s], [0, 1]]) * kick
+    assert sp.simplify(M.trace() / 2 - (1 - (w_s * h_s) ** 2 / 2)) == 0
+    assert sp.simplify(M.det() - 1) == 0
+    w, h, q0, p0 = 1.7, 0.2, 0.4, -0.9
+    theta = np.arccos(1 - (w * h) ** 2 / 2)
+    c = np.sqrt(1 - (w * h / 2) ** 2)
+    k = np.arange(501)
+    exact = q0 * np.cos(k * theta) + p0 / (w * c) * np.sin(k * theta)
+    q, _ = leapfrog(lambda q: w**2 * q, jnp.array([q0]), jnp.array([p0]), dt=h, n_steps=500)
+    np.testing.assert_allclose(q[:, 0], exact, atol=1e-11)
