@@ -1,0 +1,74 @@
+"""Two-dimensional U(1) lattice gauge theory: plaquettes, gauge invariance, and Metropolis against the exact
+average plaquette I1(beta)/I0(beta)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.special import i0, i1
+
+from physml_helpers.gauge import _local_action_change, average_plaquette, gauge_transform, metropolis, plaquette_angles
+
+
+def _random_links(key, L):
+    return jax.random.uniform(key, (2, L, L), minval=-np.pi, maxval=np.pi)
+
+
+def test_plaquettes_against_explicit_loops():
+    L = 4
+    theta = np.asarray(_random_links(jax.random.key(0), L))
+    got = np.asarray(plaquette_angles(theta))
+    for x0 in range(L):
+        for x1 in range(L):
+            want = (theta[0, x0, x1] + theta[1, (x0 + 1) % L, x1] - theta[0, x0, (x1 + 1) % L] - theta[1, x0, x1])
+            assert got[x0, x1] == pytest.approx(want, abs=1e-14)
+
+
+def test_plaquettes_are_gauge_invariant():
+    theta = _random_links(jax.random.key(1), 6)
+    alpha = jax.random.uniform(jax.random.key(2), (6, 6), minval=-np.pi, maxval=np.pi)
+    np.testing.assert_allclose(plaquette_angles(gauge_transform(theta, alpha)), plaquette_angles(theta), atol=1e-12)
+    # a pure gauge (theta = alpha(x) - alpha(x + e_mu)) has all plaquettes zero
+    np.testing.assert_allclose(plaquette_angles(gauge_transform(jnp.zeros((2, 6, 6)), alpha)), 0.0, atol=1e-12)
+
+
+def test_local_action_change_matches_the_global_difference():
+    L, beta = 6, 1.3
+    theta = _random_links(jax.random.key(3), L)
+    action = lambda t: -beta * float(jnp.sum(jnp.cos(plaquette_angles(t))))
+    for mu in (0, 1):
+        proposal = theta[mu] + jax.random.normal(jax.random.key(4 + mu), (L, L))
+        parity = np.arange(L) % 2
+        mask = (parity[None, :] == 0) if mu == 0 else (parity[:, None] == 0)
+        mask = np.broadcast_to(mask, (L, L))
+        d_s = np.asarray(_local_action_change(theta, mu, jnp.where(mask, proposal, theta[mu]), beta))
+        for x0, x1 in [(0, 0), (3, 2), (5, 4)]:
+            if not mask[x0, x1]:
+                continue
+            single = theta.at[mu, x0, x1].set(proposal[x0, x1])
+            assert d_s[x0, x1] == pytest.approx(action(single) - action(theta), abs=1e-10)
+
+
+@pytest.mark.parametrize("beta", [0.8, 2.0])
+def test_metropolis_average_plaquette_matches_the_exact_result(beta):
+    theta, plaquettes, acceptance = metropolis(jax.random.key(5), jnp.zeros((2, 8, 8)), beta=beta, n_sweeps=4000)
+    samples = np.asarray(plaquettes[500:])
+    bins = samples.reshape(35, -1).mean(axis=1)  # 35 bins of 100 sweeps: longer than the autocorrelation time
+    mean, error = bins.mean(), bins.std(ddof=1) / np.sqrt(len(bins))
+    exact = i1(beta) / i0(beta)
+    assert abs(mean - exact) < 4 * error, (mean, error, exact)
+    assert 0.2 < float(np.mean(acceptance)) < 0.9
+    assert theta.shape == (2, 8, 8)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="theta must have shape \\[2, L, L\\]"):
+        plaquette_angles(jnp.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match="alpha must have one angle per site"):
+        gauge_transform(jnp.zeros((2, 4, 4)), jnp.zeros((3, 3)))
+    with pytest.raises(ValueError, match="must be even"):
+        metropolis(jax.random.key(0), jnp.zeros((2, 5, 5)), beta=1.0, n_sweeps=2)
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=-1.0, n_sweeps=2)
+    with pytest.raises(TypeError, match="key must be a JAX random key"):
+        metropolis(0, jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2)
