@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
-from physml_helpers.networks import init_mlp, mlp
+from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
     "hamiltonian_field", "init_hnn", "hnn_hamiltonian", "hnn_field", "init_baseline", "baseline_field",
@@ -108,22 +108,11 @@ def potential_field(params, state):
 
 @functools.partial(jax.jit, static_argnames=("field", "n_steps"))
 def _fit(field, params, states, derivatives, lr, n_steps):
-    import optax
-
-    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
-
     def loss(p):
         predicted = jax.vmap(lambda s: field(p, s))(states)
         return jnp.mean((predicted - derivatives) ** 2)
 
-    def step(carry, _):
-        p, state = carry
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), value
-
-    (params, _), history = jax.lax.scan(step, (params, optimizer.init(params)), None, length=n_steps)
-    return params, history
+    return adam_scan(loss, params, lr=lr, n_steps=n_steps)
 
 
 def fit_vector_field(field: Callable, params, states, derivatives, *, lr: float = 3e-3, n_steps: int = 2000):

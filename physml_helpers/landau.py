@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
-from physml_helpers.networks import init_mlp, mlp
+from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
     "landau_rhs", "equilibrium_order_parameter", "simulate", "rollout",
@@ -140,9 +140,6 @@ def landau_model_tc(params) -> float:
 
 @functools.partial(jax.jit, static_argnames=("rhs", "n_steps", "substeps"))
 def _fit(rhs, params, observed, T, interval, lr, n_steps, substeps):
-    import optax
-
-    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
     dt = interval / substeps
     n_obs = observed.shape[0]
 
@@ -151,14 +148,7 @@ def _fit(rhs, params, observed, T, interval, lr, n_steps, substeps):
         predicted = _integrate(f, observed[0], T, dt, substeps, n_obs)
         return jnp.mean((predicted - observed) ** 2)
 
-    def step(carry, _):
-        p, state = carry
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), value
-
-    (params, _), history = jax.lax.scan(step, (params, optimizer.init(params)), None, length=n_steps)
-    return params, history
+    return adam_scan(loss, params, lr=lr, n_steps=n_steps)
 
 
 def fit_trajectories(rhs: Callable, params, times, T, observed, *, lr: float = 1e-2, n_steps: int = 1000,

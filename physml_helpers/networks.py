@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
 
-__all__ = ["init_mlp", "mlp", "mse_loss"]
+__all__ = ["init_mlp", "mlp", "mse_loss", "adam_scan"]
 
 
 def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array, jax.Array]]:
@@ -69,3 +69,34 @@ def mse_loss(params, x: jax.Array, y: jax.Array) -> jax.Array:
     """
     residual = mlp(params, x) - y
     return 0.5 * jnp.mean(jnp.sum(residual**2, axis=-1))
+
+
+def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False):
+    r"""Minimize ``loss_fn(params)`` by full-batch Adam with a cosine-decaying step, as one ``lax.scan``.
+
+    Meant to be called inside :func:`jax.jit` (``n_steps`` must then be static); later chapters' training
+    helpers are thin wrappers around it.
+
+    Args:
+      loss_fn: ``params -> loss`` (a scalar), or ``params -> (loss, aux)`` with ``has_aux=True``.
+      params: initial parameters (any pytree).
+      lr: peak learning rate of the cosine schedule (a number or a traced scalar).
+      n_steps: number of Adam steps.
+      has_aux: whether ``loss_fn`` also returns auxiliary values, recorded at every step.
+
+    Returns:
+      ``(params, history)``: the final parameters and, per step, the loss (or ``aux`` when ``has_aux``).
+    """
+    import optax
+
+    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
+
+    def step(carry, _):
+        p, state = carry
+        (value, grads) = jax.value_and_grad(loss_fn, has_aux=has_aux)(p)
+        record = value[1] if has_aux else value
+        updates, state = optimizer.update(grads, state, p)
+        return (optax.apply_updates(p, updates), state), record
+
+    (params, _), history = jax.lax.scan(step, (params, optimizer.init(params)), None, length=n_steps)
+    return params, history

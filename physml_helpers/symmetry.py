@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
-from physml_helpers.networks import init_mlp, mlp
+from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
     "ring_profile", "translated_profiles", "translation_generator", "orbit_frames",
@@ -214,22 +214,11 @@ def train_autoencoder(key, frames, *, n_latent: int, frame_step: float, linearit
 
 @functools.partial(jax.jit, static_argnames=("n_steps",))
 def _train(params, frames, h, weight, lr, n_steps):
-    import optax
-
-    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
-
     def objective(p):
         rec, lin = _losses(p, frames, h)
         return rec + weight * lin, jnp.stack([rec, lin])
 
-    def step(carry, _):
-        p, state = carry
-        (_, terms), grads = jax.value_and_grad(objective, has_aux=True)(p)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), terms
-
-    (params, _), history = jax.lax.scan(step, (params, optimizer.init(params)), None, length=n_steps)
-    return params, history
+    return adam_scan(objective, params, lr=lr, n_steps=n_steps, has_aux=True)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -41,3 +41,16 @@ def test_same_key_same_parameters():
 def test_rejects_bad_sizes(sizes):
     with pytest.raises(ValueError, match="layer_sizes"):
         init_mlp(jax.random.key(0), sizes)
+
+
+def test_adam_scan_minimizes_a_quadratic_and_records_history():
+    import jax.numpy as jnp
+
+    from physml_helpers.networks import adam_scan
+
+    target = jnp.array([1.0, -2.0, 0.5])
+    params, history = adam_scan(lambda p: jnp.sum((p - target) ** 2), jnp.zeros(3), lr=0.1, n_steps=500)
+    assert history.shape == (500,) and float(history[-1]) < 1e-6 < float(history[0])
+    assert jnp.allclose(params, target, atol=1e-3)
+    _, aux = adam_scan(lambda p: (jnp.sum(p**2), jnp.stack([p[0], p[1]])), jnp.ones(2), lr=0.1, n_steps=10, has_aux=True)
+    assert aux.shape == (10, 2)
