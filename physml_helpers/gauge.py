@@ -9,6 +9,9 @@ boundaries. The link variable is :math:`U_\mu(x) = e^{i\theta_\mu(x)}`.
 * :func:`average_plaquette`: the mean of :math:`\cos\theta_P`.
 * :func:`metropolis`: local Metropolis updates for the Wilson action
   :math:`S = -\beta\sum_P \cos\theta_P`, vectorized over the links that share no plaquette.
+* :func:`wilson_loop_angles`: square Wilson loops.
+* :func:`init_lcnn`, :func:`lcnn_apply`: a lattice gauge-equivariant network (U(1) case);
+  :func:`init_cnn`, :func:`cnn_apply`: a plain CNN on the links, for comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
 
-__all__ = ["plaquette_angles", "gauge_transform", "average_plaquette", "metropolis"]
+__all__ = [
+    "plaquette_angles", "gauge_transform", "average_plaquette", "metropolis", "wilson_loop_angles",
+    "init_lcnn", "lcnn_apply", "init_cnn", "cnn_apply", "sample_configurations",
+]
 
 
 def _links(name: str, theta):
@@ -140,3 +146,120 @@ def metropolis(key, theta, *, beta: float, n_sweeps: int, step: float = 1.5):
     n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
     step = _v.positive_float("step", step)
     return _metropolis(key, theta, jnp.asarray(beta, theta.dtype), jnp.asarray(step, theta.dtype), n_sweeps)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Wilson loops and networks
+# ---------------------------------------------------------------------------------------------------
+
+def wilson_loop_angles(theta, size: int):
+    r"""Angles of the ``size`` × ``size`` Wilson loops with lower-left corner at every site, ``[L, L]``.
+
+    The loop runs ``size`` links along :math:`e_0`, ``size`` along :math:`e_1`, back along :math:`-e_0`
+    and :math:`-e_1`; its angle is the sum of the link angles along the path, which for an abelian group
+    equals the sum of the enclosed plaquette angles (the lattice Stokes theorem). Gauge invariant.
+    """
+    theta = _links("theta", theta)
+    size = _v.count("size", size, minimum=1)
+    total = 0.0
+    for k in range(size):
+        total = total + jnp.roll(theta[0], -k, axis=0)                                   # bottom edge, +e0
+        total = total + jnp.roll(jnp.roll(theta[1], -size, axis=0), -k, axis=1)          # right edge, +e1
+        total = total - jnp.roll(jnp.roll(theta[0], -k, axis=0), -size, axis=1)          # top edge, -e0
+        total = total - jnp.roll(theta[1], -k, axis=1)                                   # left edge, -e1
+    return total
+
+
+_OFFSETS = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+
+
+def _shifted(field, offset):
+    """field(x + offset) on the periodic lattice; field [..., L, L]."""
+    return jnp.roll(field, (-offset[0], -offset[1]), axis=(-2, -1))
+
+
+def init_lcnn(key, channels=(4, 4), *, scale: float = 0.5):
+    r"""Parameters of a small lattice gauge-equivariant network for U(1): one gauge-covariant convolution
+    of the plaquette field followed by bilinear layers, then a trace (real part) and a linear readout.
+
+    ``channels[0]`` is the width of the convolution, each later entry the width of a bilinear layer.
+    """
+    _v.key(key)
+    widths = [_v.count("channels", c, minimum=1) for c in channels]
+    keys = jax.random.split(key, 2 * len(widths) + 1)
+    params = {"conv": scale * jax.random.normal(keys[0], (2, widths[0], 2, len(_OFFSETS))), "bilinear": []}
+    previous = widths[0]
+    for i, width in enumerate(widths[1:]):
+        params["bilinear"].append(scale * jax.random.normal(keys[1 + i], (2, width, previous + 1, previous + 1)))
+        previous = width
+    params["readout"] = scale * jax.random.normal(keys[-1], (previous + 1,))
+    return params
+
+
+def _complex(pair):
+    return pair[0] + 1j * pair[1]
+
+
+def lcnn_apply(params, theta):
+    r"""The L-CNN's output field ``[L, L]`` for link angles ``theta [2, L, L]``; gauge invariant.
+
+    Layers act on complex fields that transform as :math:`W(x) \to \Omega(x) W(x) \Omega(x)^\dagger`.
+    For U(1) the transport :math:`U W U^\dagger` of such a field between sites is the identity, so the
+    gauge-covariant convolution is an ordinary convolution of those fields (and of their conjugates);
+    bilinear layers multiply fields at the same site (products of loops are loops); the trace is the
+    real part.
+    """
+    w = jnp.exp(1j * _plaquettes(_links("theta", theta)))
+    inputs = jnp.stack([w, jnp.conj(w)])                                   # [2, L, L]
+    stacked = jnp.stack([_shifted(inputs, o) for o in _OFFSETS], axis=-3)  # [2, n_offsets, L, L]
+    kernel = _complex(params["conv"])                                      # [C, 2, n_offsets]
+    features = jnp.einsum("cio,iokl->ckl", kernel, stacked)
+    for layer in params["bilinear"]:
+        with_one = jnp.concatenate([features, jnp.ones((1, *features.shape[1:]), features.dtype)])
+        features = jnp.einsum("cij,ikl,jkl->ckl", _complex(layer), with_one, with_one)
+    with_one = jnp.concatenate([features.real, jnp.ones((1, *features.shape[1:]), features.real.dtype)])
+    return jnp.einsum("c,ckl->kl", params["readout"], with_one)
+
+
+def init_cnn(key, hidden: int = 16, depth: int = 2):
+    """Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles)."""
+    _v.key(key)
+    hidden = _v.count("hidden", hidden, minimum=1)
+    depth = _v.count("depth", depth, minimum=1)
+    sizes = [4] + [hidden] * depth + [1]
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [(jax.random.normal(k, (n_out, n_in, len(_OFFSETS))) / jnp.sqrt(n_in * len(_OFFSETS)), jnp.zeros(n_out))
+            for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def cnn_apply(params, theta):
+    """The plain CNN's output field ``[L, L]``: 3 × 3 periodic convolutions with tanh between them."""
+    theta = _links("theta", theta)
+    x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
+    for i, (w, b) in enumerate(params):
+        stacked = jnp.stack([_shifted(x, o) for o in _OFFSETS], axis=1)  # [C_in, n_offsets, L, L]
+        x = jnp.einsum("oik,ikxy->oxy", w, stacked) + b[:, None, None]
+        if i < len(params) - 1:
+            x = jnp.tanh(x)
+    return x[0]
+
+
+def sample_configurations(key, n_configs: int, *, size: int, beta: float, n_sweeps: int, step: float = 1.5):
+    r"""Independent configurations of the Wilson action: ``n_configs`` Metropolis chains from the cold
+    start :math:`\theta = 0`, run in parallel (``vmap``) for ``n_sweeps`` sweeps each.
+
+    Returns:
+      Link angles ``[n_configs, 2, size, size]``.
+    """
+    _v.key(key)
+    n_configs = _v.count("n_configs", n_configs, minimum=1)
+    size = _v.count("size", size, minimum=2)
+    if size % 2:
+        raise ValueError(f"size must be even for the checkerboard updates, got {size}")
+    beta = _v.positive_float("beta", beta)
+    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
+    step = _v.positive_float("step", step)
+    dtype = jnp.result_type(float)
+    cold = jnp.zeros((2, size, size), dtype)
+    run = jax.vmap(lambda k: _metropolis(k, cold, jnp.asarray(beta, dtype), jnp.asarray(step, dtype), n_sweeps)[0])
+    return run(jax.random.split(key, n_configs))

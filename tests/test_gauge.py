@@ -72,3 +72,42 @@ def test_bad_inputs():
         metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=-1.0, n_sweeps=2)
     with pytest.raises(TypeError, match="key must be a JAX random key"):
         metropolis(0, jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2)
+
+
+def test_wilson_loops_obey_the_lattice_stokes_theorem_and_gauge_invariance():
+    from physml_helpers.gauge import wilson_loop_angles
+
+    theta = _random_links(jax.random.key(8), 6)
+    P = plaquette_angles(theta)
+    np.testing.assert_allclose(wilson_loop_angles(theta, 1), P, atol=1e-14)
+    enclosed = sum(jnp.roll(P, (-a, -b), axis=(0, 1)) for a in range(2) for b in range(2))
+    np.testing.assert_allclose(wilson_loop_angles(theta, 2), enclosed, atol=1e-12)
+    alpha = jax.random.uniform(jax.random.key(9), (6, 6), minval=-np.pi, maxval=np.pi)
+    np.testing.assert_allclose(wilson_loop_angles(gauge_transform(theta, alpha), 3), wilson_loop_angles(theta, 3), atol=1e-12)
+
+
+def test_the_lcnn_is_gauge_invariant_and_the_plain_cnn_is_not():
+    from physml_helpers.gauge import cnn_apply, init_cnn, init_lcnn, lcnn_apply
+
+    theta = _random_links(jax.random.key(10), 6)
+    alpha = jax.random.uniform(jax.random.key(11), (6, 6), minval=-np.pi, maxval=np.pi)
+    lcnn = init_lcnn(jax.random.key(12), (4, 4, 2))
+    out = lcnn_apply(lcnn, theta)
+    assert out.shape == (6, 6)
+    scale = float(jnp.abs(out).max())
+    assert float(jnp.abs(lcnn_apply(lcnn, gauge_transform(theta, alpha)) - out).max()) < 1e-10 * max(scale, 1.0)
+    cnn = init_cnn(jax.random.key(13))
+    assert float(jnp.abs(cnn_apply(cnn, gauge_transform(theta, alpha)) - cnn_apply(cnn, theta)).max()) > 1e-2
+    # translation equivariance of both: shifting the links shifts the output
+    shifted = jnp.roll(theta, (1, 2), axis=(1, 2))
+    np.testing.assert_allclose(lcnn_apply(lcnn, shifted), jnp.roll(out, (1, 2), axis=(0, 1)), atol=1e-10 * max(scale, 1.0))
+
+
+def test_sample_configurations():
+    from physml_helpers.gauge import sample_configurations
+
+    configs = sample_configurations(jax.random.key(14), 6, size=6, beta=2.0, n_sweeps=50)
+    assert configs.shape == (6, 2, 6, 6)
+    assert len({float(c.sum()) for c in configs}) == 6  # independent chains
+    with pytest.raises(ValueError, match="size must be even"):
+        sample_configurations(jax.random.key(0), 2, size=5, beta=1.0, n_sweeps=2)
