@@ -51,15 +51,17 @@ def hamiltonian_field(hamiltonian: Callable, state):
 def init_hnn(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
     """Parameters of a Hamiltonian network :math:`H_\\theta(q, p)` for ``dim`` degrees of freedom
     (``depth`` tanh layers of width ``hidden``; ``dtype`` as in :func:`~physml_helpers.networks.init_mlp`)."""
-    return _init(key, dim, hidden, depth, dtype, scalar=True)
+    return _init(key, dim, hidden, depth, dtype, inputs="phase", outputs="scalar")
 
 
-def _init(key, dim, hidden, depth, dtype, *, scalar):
+def _init(key, dim, hidden, depth, dtype, *, inputs, outputs):
+    """An MLP whose input and output are phase space (2 dim), configuration space (dim) or a scalar."""
     _v.key(key)
     dim = _v.count("dim", dim, minimum=1)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=1)
-    return init_mlp(key, [2 * dim, *[hidden] * depth, 1 if scalar else 2 * dim], dtype=dtype)
+    width = {"phase": 2 * dim, "config": dim, "scalar": 1}
+    return init_mlp(key, [width[inputs], *[hidden] * depth, width[outputs]], dtype=dtype)
 
 
 def hnn_hamiltonian(params, q, p):
@@ -74,7 +76,7 @@ def hnn_field(params, state):
 
 def init_baseline(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
     """Parameters of a plain network mapping ``(q, p)`` to ``(q', p')`` (the time derivatives)."""
-    return _init(key, dim, hidden, depth, dtype, scalar=False)
+    return _init(key, dim, hidden, depth, dtype, inputs="phase", outputs="phase")
 
 
 def baseline_field(params, state):
@@ -84,11 +86,7 @@ def baseline_field(params, state):
 
 def init_potential(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
     """Parameters of a learned potential :math:`V_\\theta(q)` for ``dim`` coordinates."""
-    _v.key(key)
-    dim = _v.count("dim", dim, minimum=1)
-    hidden = _v.count("hidden", hidden, minimum=1)
-    depth = _v.count("depth", depth, minimum=1)
-    return init_mlp(key, [dim, *[hidden] * depth, 1], dtype=dtype)
+    return _init(key, dim, hidden, depth, dtype, inputs="config", outputs="scalar")
 
 
 def potential_energy(params, q):

@@ -21,14 +21,16 @@ import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
 
-__all__ = ["euler", "rk4", "leapfrog"]
+__all__ = ["euler", "rk4", "rk4_step", "leapfrog"]
 
 
 def _euler_step(f, x, dt):
     return x + dt * f(x)
 
 
-def _rk4_step(f, x, dt):
+def rk4_step(f, x, dt):
+    """One classical Runge–Kutta step of ``x' = f(x)``; unchecked and traceable, the building block of
+    :func:`rk4` for integrators written inside other JAX code."""
     k1 = f(x)
     k2 = f(x + 0.5 * dt * k1)
     k3 = f(x + 0.5 * dt * k2)
@@ -38,7 +40,7 @@ def _rk4_step(f, x, dt):
 
 @functools.partial(jax.jit, static_argnames=("method", "vector_field", "n_steps"))
 def _integrate(method, vector_field, x0, dt, n_steps):
-    step = {"euler": _euler_step, "rk4": _rk4_step}[method]
+    step = {"euler": _euler_step, "rk4": rk4_step}[method]
 
     def body(x, _):
         x_next = step(vector_field, x, dt)

@@ -15,9 +15,9 @@ above it to zero.
   :mod:`physml_helpers.integrators`-style steps inside one ``lax.scan``.
 * :func:`rollout`: integrate a right-hand side from given starts at given temperatures.
 
-The integrator is a fixed-step RK4 written out here (and tested against :func:`~physml_helpers.integrators.rk4`):
-the relaxation curves are smooth and short, so adaptive stepping (as in diffrax) would buy nothing and
-add a dependency.
+The integrator is the fixed-step RK4 step of :mod:`physml_helpers.integrators`, scanned over the
+observation times: the relaxation curves are smooth and short, so adaptive stepping (as in diffrax)
+would buy nothing and add a dependency.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
+from physml_helpers.integrators import rk4_step
 from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
@@ -48,19 +49,11 @@ def equilibrium_order_parameter(T, *, a0: float = 1.0, tc: float = 1.0, b: float
     return jnp.sqrt(jnp.maximum(0.0, a0 * (tc - jnp.asarray(T)) / b))
 
 
-def _rk4_step(f, m, T, dt):
-    k1 = f(m, T)
-    k2 = f(m + 0.5 * dt * k1, T)
-    k3 = f(m + 0.5 * dt * k2, T)
-    k4 = f(m + dt * k3, T)
-    return m + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-
 def _integrate(f, m0, T, dt, substeps, n_obs):
     """States at n_obs times spaced substeps * dt apart, starting with m0; shape [n_obs, *m0.shape]."""
     def observe(m, _):
         def inner(m, _):
-            return _rk4_step(f, m, T, dt), None
+            return rk4_step(lambda x: f(x, T), m, dt), None
         m, _ = jax.lax.scan(inner, m, None, length=substeps)
         return m, m
 

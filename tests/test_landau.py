@@ -1,7 +1,5 @@
 """The Landau model, its integration, and the neural-ODE fit against exact results."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -56,7 +56,6 @@ def _random_spd(rng, n, eigs):
 @exercise("1.2")
 def check_critical_learning_rate(critical_learning_rate):
     """``critical_learning_rate(loss_fn, theta)`` must return 2/beta from the Hessian at ``theta``."""
-    import jax
     import jax.numpy as jnp
 
     rng = np.random.default_rng(12)
