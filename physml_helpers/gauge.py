@@ -6,10 +6,11 @@ boundaries. The link variable is :math:`U_\mu(x) = e^{i\theta_\mu(x)}`.
 
 * :func:`plaquette_angles`: :math:`\theta_P(x) = \theta_0(x) + \theta_1(x + e_0) - \theta_0(x + e_1) - \theta_1(x)`.
 * :func:`gauge_transform`: :math:`\theta'_\mu(x) = \theta_\mu(x) + \alpha(x) - \alpha(x + e_\mu)`.
-* :func:`average_plaquette`: the mean of :math:`\cos\theta_P`.
+* :func:`average_plaquette`: the mean of :math:`\cos\theta_P`; :func:`exact_average_plaquette`: its exact
+  expectation, in infinite volume or on a finite torus.
 * :func:`metropolis`: local Metropolis updates for the Wilson action
   :math:`S = -\beta\sum_P \cos\theta_P`, vectorized over the links that share no plaquette.
-* :func:`wilson_loop_angles`: square Wilson loops.
+* :func:`wilson_loop_angles`: square Wilson loops; :func:`axial_gauge`: a gauge-fixed copy of the links.
 * :func:`init_lcnn`, :func:`lcnn_apply`: a lattice gauge-equivariant network (U(1) case);
   :func:`init_cnn`, :func:`cnn_apply`: a plain CNN on the links, for comparison.
 """
@@ -20,12 +21,13 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physml_helpers import _validation as _v
 
 __all__ = [
-    "plaquette_angles", "gauge_transform", "average_plaquette", "metropolis", "wilson_loop_angles",
-    "init_lcnn", "lcnn_apply", "init_cnn", "cnn_apply", "sample_configurations",
+    "plaquette_angles", "gauge_transform", "average_plaquette", "exact_average_plaquette", "metropolis", "wilson_loop_angles",
+    "init_lcnn", "lcnn_apply", "init_cnn", "cnn_apply", "sample_configurations", "axial_gauge", "LCNN_OFFSETS",
 ]
 
 
@@ -77,6 +79,33 @@ def gauge_transform(theta, alpha):
 def average_plaquette(theta):
     r"""The average plaquette :math:`\langle\cos\theta_P\rangle` over the lattice."""
     return jnp.mean(jnp.cos(_plaquettes(_links("theta", theta))))
+
+
+def exact_average_plaquette(beta: float, *, n_plaquettes: int | None = None) -> float:
+    r"""The exact expectation of :math:`\cos\theta_P` for the two-dimensional U(1) Wilson action.
+
+    With the character expansion :math:`e^{\beta\cos\theta} = \sum_n I_n(\beta)\, e^{in\theta}`, the
+    integral over every link of a periodic lattice with :math:`V` plaquettes forces all plaquettes into the
+    same representation :math:`n`, so :math:`Z \propto \sum_n I_n(\beta)^V` and
+
+    .. math:: \langle\cos\theta_P\rangle = \frac{\sum_n I_n^{V-1}\,(I_{n-1} + I_{n+1})/2}{\sum_n I_n^V},
+
+    which tends to :math:`I_1(\beta)/I_0(\beta)` as :math:`V \to \infty`.
+
+    Args:
+      beta: inverse coupling, > 0.
+      n_plaquettes: number of plaquettes :math:`V` of the torus (``L * L``), or ``None`` for infinite volume.
+    """
+    from scipy.special import ive
+
+    beta = _v.positive_float("beta", beta)
+    if n_plaquettes is None:
+        return float(ive(1, beta) / ive(0, beta))
+    volume = _v.count("n_plaquettes", n_plaquettes, minimum=1)
+    n = np.arange(-int(4 * beta) - 40, int(4 * beta) + 41)
+    ratio = ive(n, beta) / ive(0, beta)   # I_n / I_0 in (0, 1], so the powers cannot overflow
+    derivative = 0.5 * (ive(n - 1, beta) + ive(n + 1, beta)) / ive(0, beta)
+    return float(np.sum(ratio ** (volume - 1) * derivative) / np.sum(ratio ** volume))
 
 
 def _local_action_change(theta, mu, new, beta):
@@ -171,6 +200,10 @@ def wilson_loop_angles(theta, size: int):
 
 
 _OFFSETS = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+LCNN_OFFSETS = tuple(_OFFSETS)
+"""The offsets ``(y0, y1)`` of the L-CNN's convolution window, in the order of the last axis of its ``conv``
+weights: ``params["conv"][part, out_channel, input, k]`` multiplies the input field at ``x + LCNN_OFFSETS[k]``,
+with ``part`` 0 (real) or 1 (imaginary) and ``input`` 0 (the plaquette field) or 1 (its conjugate)."""
 
 
 def _shifted(field, offset):
@@ -178,22 +211,40 @@ def _shifted(field, offset):
     return jnp.roll(field, (-offset[0], -offset[1]), axis=(-2, -1))
 
 
-def init_lcnn(key, channels=(4, 4), *, scale: float = 0.5):
+def init_lcnn(key, channels=(8, 6, 4), *, scale: float = 0.3):
     r"""Parameters of a small lattice gauge-equivariant network for U(1): one gauge-covariant convolution
     of the plaquette field followed by bilinear layers, then a trace (real part) and a linear readout.
 
     ``channels[0]`` is the width of the convolution, each later entry the width of a bilinear layer.
+    Weights are normal with standard deviation ``scale`` divided by the square root of the number of
+    inputs of a convolution or readout, or by the number of factors of a bilinear layer, so that every
+    layer's output starts of order one.
     """
     _v.key(key)
+    if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) < 1:
+        raise ValueError(f"channels must be a non-empty sequence of layer widths, got {channels!r}")
     widths = [_v.count("channels", c, minimum=1) for c in channels]
-    keys = jax.random.split(key, 2 * len(widths) + 1)
-    params = {"conv": scale * jax.random.normal(keys[0], (2, widths[0], 2, len(_OFFSETS))), "bilinear": []}
-    previous = widths[0]
-    for i, width in enumerate(widths[1:]):
-        params["bilinear"].append(scale * jax.random.normal(keys[1 + i], (2, width, previous + 1, previous + 1)))
-        previous = width
-    params["readout"] = scale * jax.random.normal(keys[-1], (previous + 1,))
+    scale = _v.positive_float("scale", scale)
+    n_conv_inputs = 2 * len(_OFFSETS)
+    shapes = [(2, widths[0], 2, len(_OFFSETS))]
+    stds = [scale / n_conv_inputs**0.5]
+    for previous, width in zip(widths[:-1], widths[1:]):
+        shapes.append((2, width, previous + 1, previous + 1))
+        stds.append(scale / (previous + 1))
+    shapes.append((widths[-1] + 1,))
+    stds.append(scale / (widths[-1] + 1) ** 0.5)
+    conv, *bilinear, readout = _normal_arrays(key, shapes, stds)
+    params = {"conv": conv, "bilinear": bilinear, "readout": readout}
     return params
+
+
+def _normal_arrays(key, shapes, stds):
+    """Independent normal arrays of the given shapes and standard deviations, from one draw (one compiled
+    sampler instead of one per shape)."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    flat = jax.random.normal(key, (sum(sizes),))
+    pieces = jnp.split(flat, np.cumsum(sizes)[:-1])
+    return [std * piece.reshape(shape) for piece, shape, std in zip(pieces, shapes, stds)]
 
 
 def _complex(pair):
@@ -208,6 +259,11 @@ def lcnn_apply(params, theta):
     gauge-covariant convolution is an ordinary convolution of those fields (and of their conjugates);
     bilinear layers multiply fields at the same site (products of loops are loops); the trace is the
     real part.
+
+    Parameters (from :func:`init_lcnn`): ``conv [2, C0, 2, 9]``, laid out as described at
+    :data:`LCNN_OFFSETS`; each ``bilinear`` layer ``[2, C_out, C_in + 1, C_in + 1]`` gives output channel
+    ``c`` as :math:`\sum_{jk} \gamma_{cjk} W_j W_k`, where the index ``C_in`` stands for the constant field 1;
+    ``readout [C + 1]`` weighs the real parts of the last channels, and its last entry is a constant offset.
     """
     w = jnp.exp(1j * _plaquettes(_links("theta", theta)))
     inputs = jnp.stack([w, jnp.conj(w)])                                   # [2, L, L]
@@ -221,23 +277,35 @@ def lcnn_apply(params, theta):
     return jnp.einsum("c,ckl->kl", params["readout"], with_one)
 
 
-def init_cnn(key, hidden: int = 16, depth: int = 2):
-    """Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles)."""
+_KERNELS = {2: [(0, 0), (1, 0), (0, 1), (1, 1)], 3: _OFFSETS}
+
+
+def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3):
+    """Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles).
+
+    ``depth`` hidden layers of ``hidden`` channels with tanh; every layer is a ``kernel`` × ``kernel``
+    convolution (2: the sites x, x + e_0, x + e_1, x + e_0 + e_1 of a plaquette; 3: the 3 × 3 block
+    centred on x).
+    """
     _v.key(key)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=1)
+    if kernel not in _KERNELS:
+        raise ValueError(f"kernel must be 2 or 3, got {kernel!r}")
+    n_offsets = len(_KERNELS[kernel])
     sizes = [4] + [hidden] * depth + [1]
-    keys = jax.random.split(key, len(sizes) - 1)
-    return [(jax.random.normal(k, (n_out, n_in, len(_OFFSETS))) / jnp.sqrt(n_in * len(_OFFSETS)), jnp.zeros(n_out))
-            for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:])]
+    shapes = [(n_out, n_in, n_offsets) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    weights = _normal_arrays(key, shapes, [1 / (n_in * n_offsets) ** 0.5 for n_in in sizes[:-1]])
+    return [(w, jnp.zeros(w.shape[0])) for w in weights]
 
 
 def cnn_apply(params, theta):
-    """The plain CNN's output field ``[L, L]``: 3 × 3 periodic convolutions with tanh between them."""
+    """The plain CNN's output field ``[L, L]``: periodic convolutions with tanh between them."""
     theta = _links("theta", theta)
+    offsets = _KERNELS[2] if params[0][0].shape[-1] == 4 else _KERNELS[3]
     x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
     for i, (w, b) in enumerate(params):
-        stacked = jnp.stack([_shifted(x, o) for o in _OFFSETS], axis=1)  # [C_in, n_offsets, L, L]
+        stacked = jnp.stack([_shifted(x, o) for o in offsets], axis=1)  # [C_in, n_offsets, L, L]
         x = jnp.einsum("oik,ikxy->oxy", w, stacked) + b[:, None, None]
         if i < len(params) - 1:
             x = jnp.tanh(x)
@@ -261,5 +329,22 @@ def sample_configurations(key, n_configs: int, *, size: int, beta: float, n_swee
     step = _v.positive_float("step", step)
     dtype = jnp.result_type(float)
     cold = jnp.zeros((2, size, size), dtype)
-    run = jax.vmap(lambda k: _metropolis(k, cold, jnp.asarray(beta, dtype), jnp.asarray(step, dtype), n_sweeps)[0])
-    return run(jax.random.split(key, n_configs))
+    return _parallel_chains(jax.random.split(key, n_configs), cold, jnp.asarray(beta, dtype), jnp.asarray(step, dtype),
+                            n_sweeps)
+
+
+@functools.partial(jax.jit, static_argnames=("n_sweeps",))
+def _parallel_chains(keys, theta, beta, step, n_sweeps):
+    return jax.vmap(lambda k: _metropolis(k, theta, beta, step, n_sweeps)[0])(keys)
+
+
+def axial_gauge(theta):
+    r"""Gauge-fix to the axial gauge: :math:`\theta_1(x) = 0` on every link along :math:`e_1` except the last
+    column (:math:`x_1 = L - 1`), which keeps the holonomy of each line around the periodic direction.
+
+    The transformation is :math:`\alpha(x_0, x_1) = \sum_{k < x_1} \theta_1(x_0, k)`; plaquettes and all
+    Wilson loops are unchanged. Returns the fixed links ``[2, L, L]``.
+    """
+    theta = _links("theta", theta)
+    alpha = jnp.concatenate([jnp.zeros_like(theta[1][:, :1]), jnp.cumsum(theta[1], axis=1)[:, :-1]], axis=1)
+    return gauge_transform(theta, alpha)

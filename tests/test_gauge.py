@@ -111,3 +111,68 @@ def test_sample_configurations():
     assert len({float(c.sum()) for c in configs}) == 6  # independent chains
     with pytest.raises(ValueError, match="size must be even"):
         sample_configurations(jax.random.key(0), 2, size=5, beta=1.0, n_sweeps=2)
+
+
+def test_exact_average_plaquette_limits_and_finite_volume_monte_carlo():
+    from scipy.special import i0, i1
+
+    from physml_helpers.gauge import exact_average_plaquette
+
+    for beta in (0.3, 2.0, 7.0):
+        assert exact_average_plaquette(beta) == pytest.approx(i1(beta) / i0(beta), rel=1e-14)
+        # a 1 x 1 torus: its single plaquette is identically zero
+        assert exact_average_plaquette(beta, n_plaquettes=1) == pytest.approx(1.0, abs=1e-14)
+        # large volume: the constraint that ties the plaquettes together is forgotten
+        assert exact_average_plaquette(beta, n_plaquettes=10**6) == pytest.approx(i1(beta) / i0(beta), rel=1e-12)
+    beta = 1e-3
+    assert exact_average_plaquette(beta) == pytest.approx(beta / 2 - beta**3 / 16, rel=1e-9)
+    # on a 2 x 2 torus the constraint is strong: Metropolis agrees with the finite-volume value, not with I1/I0
+    _, plaquettes, _ = metropolis(jax.random.key(20), jnp.zeros((2, 2, 2)), beta=2.0, n_sweeps=20000)
+    bins = np.asarray(plaquettes[500:]).reshape(50, -1).mean(axis=1)
+    mean, error = bins.mean(), bins.std(ddof=1) / np.sqrt(len(bins))
+    assert abs(mean - exact_average_plaquette(2.0, n_plaquettes=4)) < 4 * error, (mean, error)
+    assert abs(mean - exact_average_plaquette(2.0)) > 20 * error
+    with pytest.raises(ValueError, match="n_plaquettes must be an integer >= 1"):
+        exact_average_plaquette(1.0, n_plaquettes=0)
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        exact_average_plaquette(0.0)
+
+
+def test_axial_gauge_sets_links_to_zero_and_keeps_every_loop():
+    from physml_helpers.gauge import axial_gauge, wilson_loop_angles
+
+    theta = _random_links(jax.random.key(21), 6)
+    fixed = axial_gauge(theta)
+    np.testing.assert_allclose(fixed[1, :, :-1], 0.0, atol=1e-14)
+    for size in (1, 2):
+        np.testing.assert_allclose(jnp.cos(wilson_loop_angles(fixed, size)), jnp.cos(wilson_loop_angles(theta, size)),
+                                   atol=1e-12)
+    # the last column keeps each line's holonomy around the periodic direction
+    np.testing.assert_allclose(fixed[1, :, -1], theta[1].sum(axis=1), atol=1e-12)
+
+
+def test_the_lcnn_represents_the_two_by_two_loop_exactly():
+    from physml_helpers.gauge import _OFFSETS, init_lcnn, lcnn_apply, wilson_loop_angles
+
+    params = jax.tree_util.tree_map(jnp.zeros_like, init_lcnn(jax.random.key(0), (4, 2, 1)))
+    for channel, offset in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)]):   # the four plaquettes of the loop
+        params["conv"] = params["conv"].at[0, channel, 0, _OFFSETS.index(offset)].set(1.0)
+    params["bilinear"][0] = params["bilinear"][0].at[0, 0, 0, 1].set(1.0).at[0, 1, 2, 3].set(1.0)
+    params["bilinear"][1] = params["bilinear"][1].at[0, 0, 0, 1].set(1.0)
+    params["readout"] = params["readout"].at[0].set(1.0)
+    theta = _random_links(jax.random.key(22), 6)
+    np.testing.assert_allclose(lcnn_apply(params, theta), jnp.cos(wilson_loop_angles(theta, 2)), atol=1e-12)
+
+
+def test_network_initializers_check_their_inputs():
+    from physml_helpers.gauge import cnn_apply, init_cnn, init_lcnn
+
+    small = init_cnn(jax.random.key(0), 8, 1, kernel=2)
+    assert [w.shape for w, _ in small] == [(8, 4, 4), (1, 8, 4)]
+    assert cnn_apply(small, _random_links(jax.random.key(1), 4)).shape == (4, 4)
+    with pytest.raises(ValueError, match="kernel must be 2 or 3"):
+        init_cnn(jax.random.key(0), kernel=5)
+    with pytest.raises(ValueError, match="channels must be a non-empty sequence"):
+        init_lcnn(jax.random.key(0), 4)
+    with pytest.raises(ValueError, match="channels must be an integer >= 1"):
+        init_lcnn(jax.random.key(0), (4, 0))
