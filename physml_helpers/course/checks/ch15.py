@@ -125,10 +125,18 @@ def random_su2(rng, shape):
     return a[..., 0, None, None] * np.eye(2) + 1j * np.einsum("...k,kij->...ij", a[..., 1:], sigma)
 
 
+def _dagger(m):
+    return np.conj(np.swapaxes(m, -1, -2))
+
+
+def _shift(m, mu):
+    """m(x + e_mu) for a field [L, L, ...] on the periodic lattice."""
+    return np.roll(m, -1, axis=mu)
+
+
 def su2_gauge_transform(links, omega):
     """``U_mu(x) -> Omega(x) U_mu(x) Omega(x + e_mu)^dagger`` for links ``[2, L, L, 2, 2]``, omega ``[L, L, 2, 2]``."""
-    dagger = lambda m: np.conj(np.swapaxes(m, -1, -2))  # noqa: E731
-    return np.stack([omega @ links[mu] @ dagger(np.roll(omega, -1, axis=mu)) for mu in (0, 1)])
+    return np.stack([omega @ links[mu] @ _dagger(_shift(omega, mu)) for mu in (0, 1)])
 
 
 @exercise("15.4")
@@ -137,11 +145,10 @@ def check_su2_transport(su2_plaquettes, transported_sum):
     rng = np.random.default_rng(2)
     L = 4
     links, omega = random_su2(rng, (2, L, L)), random_su2(rng, (L, L))
-    dagger = lambda m: np.conj(np.swapaxes(m, -1, -2))  # noqa: E731
+    dagger, shift = _dagger, _shift
     W = np.asarray(call(su2_plaquettes, links, what="su2_plaquettes(links)"))
     if W.shape != (L, L, 2, 2):
         raise AssertionError(f"su2_plaquettes should return [L, L, 2, 2], got {W.shape}.")
-    shift = lambda m, mu: np.roll(m, -1, axis=mu)  # noqa: E731
     want = links[0] @ shift(links[1], 0) @ dagger(shift(links[0], 1)) @ dagger(links[1])
     W_gauged = np.asarray(call(su2_plaquettes, su2_gauge_transform(links, omega), what="su2_plaquettes"))
     covariance = float(np.max(np.abs(W_gauged - omega @ W @ dagger(omega))))
