@@ -169,12 +169,16 @@ def metropolis(key, theta, *, beta: float, n_sweeps: int, step: float = 1.5):
     """
     _v.key(key)
     theta = _links("theta", theta)
-    if theta.shape[1] % 2:
-        raise ValueError(f"the lattice size L must be even for the checkerboard updates, got L = {theta.shape[1]}")
-    beta = _v.positive_float("beta", beta)
-    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
-    step = _v.positive_float("step", step)
+    beta, n_sweeps, step = _sampler_arguments("the lattice size L of theta", theta.shape[1], beta, n_sweeps, step)
     return _metropolis(key, theta, jnp.asarray(beta, theta.dtype), jnp.asarray(step, theta.dtype), n_sweeps)
+
+
+def _sampler_arguments(size_name, size, beta, n_sweeps, step):
+    """Check the arguments shared by :func:`metropolis` and :func:`sample_configurations`."""
+    if size % 2:
+        raise ValueError(f"{size_name} must be even for the checkerboard updates, got {size}")
+    return (_v.positive_float("beta", beta), _v.count("n_sweeps", n_sweeps, minimum=1),
+            _v.positive_float("step", step))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -322,11 +326,7 @@ def sample_configurations(key, n_configs: int, *, size: int, beta: float, n_swee
     _v.key(key)
     n_configs = _v.count("n_configs", n_configs, minimum=1)
     size = _v.count("size", size, minimum=2)
-    if size % 2:
-        raise ValueError(f"size must be even for the checkerboard updates, got {size}")
-    beta = _v.positive_float("beta", beta)
-    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
-    step = _v.positive_float("step", step)
+    beta, n_sweeps, step = _sampler_arguments("size", size, beta, n_sweeps, step)
     dtype = jnp.result_type(float)
     cold = jnp.zeros((2, size, size), dtype)
     return _parallel_chains(jax.random.split(key, n_configs), cold, jnp.asarray(beta, dtype), jnp.asarray(step, dtype),

@@ -176,3 +176,14 @@ def test_network_initializers_check_their_inputs():
         init_lcnn(jax.random.key(0), 4)
     with pytest.raises(ValueError, match="channels must be an integer >= 1"):
         init_lcnn(jax.random.key(0), (4, 0))
+
+
+def test_axial_gauge_and_sampling_reject_bad_input():
+    from physml_helpers.gauge import axial_gauge, sample_configurations
+
+    with pytest.raises(ValueError, match="theta must have shape \\[2, L, L\\]"):
+        axial_gauge(jnp.zeros((2, 4, 5)))
+    with pytest.raises(ValueError, match="n_sweeps must be an integer >= 1"):
+        sample_configurations(jax.random.key(0), 2, size=4, beta=1.0, n_sweeps=0)
+    with pytest.raises(ValueError, match="step must be a finite number > 0"):
+        metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2, step=0.0)

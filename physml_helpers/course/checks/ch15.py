@@ -85,12 +85,6 @@ def check_tiny_torus(mean, error):
             f"{abs(mean - infinite) / error:.0f} standard errors away.")
 
 
-def _loop_by_hand_reference(theta):
-    from physml_helpers.gauge import wilson_loop_angles
-
-    return np.cos(np.asarray(wilson_loop_angles(theta, 2)))
-
-
 @exercise("15.3")
 def check_loop_by_hand(params):
     """``params`` for ``lcnn_apply`` that compute cos of the 2 × 2 Wilson loop exactly."""
@@ -98,7 +92,7 @@ def check_loop_by_hand(params):
 
     theta, _ = _random_links(1, 6)
     got = np.asarray(call(lcnn_apply, params, theta, what="lcnn_apply(params, theta)"))
-    want = _loop_by_hand_reference(theta)
+    want = np.cos(np.asarray(wilson_loop_angles(theta, 2)))
     P = np.asarray(plaquette_angles(theta))
     if got.shape != want.shape:
         raise AssertionError(f"the output has shape {got.shape}, expected {want.shape}.")
