@@ -43,11 +43,12 @@ def run_course(n_iters: int, n_chains: int) -> dict:
     local_energy = partial(tfim_local_energy, h=H_FIELD)
     init, step = vmc(rbm_log_psi, local_energy, N_SITES, n_chains=n_chains, lr=LR, diag_shift=DIAG_SHIFT)
     state = init(jax.random.key(1), init_rbm(jax.random.key(0), N_SITES, alpha=1, scale=0.01))
-    state, info = step(state)  # compiles
-    jax.block_until_ready(info["energy"])
+    keys = jax.random.split(jax.random.key(2), n_iters)
+    state, info = step(keys[0], state)  # compiles
+    jax.block_until_ready(info.energy)
     start = time.perf_counter()
-    for _ in range(n_iters - 1):
-        state, info = step(state)
+    for key in keys[1:]:
+        state, info = step(key, state)
     jax.block_until_ready(state.params)
     seconds = (time.perf_counter() - start) / (n_iters - 1)
     energy = float(exact_statistics(rbm_log_psi, local_energy, state.params, N_SITES, gradients=False)["energy"])

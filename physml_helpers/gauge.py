@@ -8,8 +8,9 @@ boundaries. The link variable is :math:`U_\mu(x) = e^{i\theta_\mu(x)}`.
 * :func:`gauge_transform`: :math:`\theta'_\mu(x) = \theta_\mu(x) + \alpha(x) - \alpha(x + e_\mu)`.
 * :func:`average_plaquette`: the mean of :math:`\cos\theta_P`; :func:`exact_average_plaquette`: its exact
   expectation, in infinite volume or on a finite torus.
-* :func:`metropolis`: local Metropolis updates for the Wilson action
-  :math:`S = -\beta\sum_P \cos\theta_P`, vectorized over the links that share no plaquette.
+* :func:`metropolis_kernel`, :func:`metropolis`: local Metropolis updates for the Wilson action
+  :math:`S = -\beta\sum_P \cos\theta_P`, vectorized over the links that share no plaquette, as an
+  ``(init, step)`` pair and as a run of many sweeps.
 * :func:`wilson_loop_angles`: square Wilson loops; :func:`axial_gauge`: a gauge-fixed copy of the links.
 * :func:`init_lcnn`, :func:`lcnn_apply`: a lattice gauge-equivariant network (U(1) case);
   :func:`init_cnn`, :func:`cnn_apply`: a plain CNN on the links, for comparison.
@@ -18,15 +19,18 @@ boundaries. The link variable is :math:`U_\mu(x) = e^{i\theta_\mu(x)}`.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import Kernel, scan_kernel
 
 __all__ = [
-    "plaquette_angles", "gauge_transform", "average_plaquette", "exact_average_plaquette", "metropolis", "wilson_loop_angles",
+    "plaquette_angles", "gauge_transform", "average_plaquette", "exact_average_plaquette",
+    "WilsonState", "WilsonInfo", "metropolis_kernel", "metropolis", "wilson_loop_angles",
     "init_lcnn", "lcnn_apply", "init_cnn", "cnn_apply", "sample_configurations", "axial_gauge", "LCNN_OFFSETS",
 ]
 
@@ -120,65 +124,117 @@ def _local_action_change(theta, mu, new, beta):
     return -beta * (delta + jnp.roll(delta, 1, axis=nu))
 
 
-@functools.partial(jax.jit, static_argnames=("n_sweeps",))
-def _metropolis(key, theta, beta, step, n_sweeps):
+class WilsonState(NamedTuple):
+    """State of :func:`metropolis_kernel`: the link angles ``theta`` float[2, L, L]."""
+
+    theta: jax.Array
+
+
+class WilsonInfo(NamedTuple):
+    """What one Metropolis sweep of the Wilson action did: ``acceptance`` (float[]), the fraction of links
+    whose proposal was accepted, and ``plaquette`` (float[]), the average plaquette after the sweep."""
+
+    acceptance: jax.Array
+    plaquette: jax.Array
+
+
+@jax.jit
+def _wilson_sweep(key, state: WilsonState, beta, step_size):
+    theta = state.theta
     L = theta.shape[1]
     parity = jnp.arange(L) % 2
-
-    def sub_update(theta, args):
-        key, mu, par = args
+    keys = jax.random.split(key, 4)
+    accepted = 0
+    for i, (mu, par) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
         nu = 1 - mu
-        mask = jnp.where(nu == 1, parity[None, :] == par, parity[:, None] == par)
-        k_prop, k_acc = jax.random.split(key)
-        proposal = theta[mu] + step * jax.random.uniform(k_prop, (L, L), minval=-1.0, maxval=1.0, dtype=theta.dtype)
+        mask = parity[None, :] == par if nu == 1 else parity[:, None] == par
+        k_prop, k_acc = jax.random.split(keys[i])
+        shift = jax.random.uniform(k_prop, (L, L), minval=-1.0, maxval=1.0, dtype=theta.dtype)
+        proposal = theta[mu] + step_size * shift
         d_s = _local_action_change(theta, mu, jnp.where(mask, proposal, theta[mu]), beta)
         accept = mask & (jax.random.uniform(k_acc, (L, L), dtype=theta.dtype) < jnp.exp(-d_s))
-        new = jnp.where(accept, proposal, theta[mu])
-        return theta.at[mu].set(new), jnp.sum(accept)
-
-    def sweep(theta, key):
-        keys = jax.random.split(key, 4)
-        accepted = 0
-        for i, (mu, par) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-            theta, acc = sub_update(theta, (keys[i], mu, par))
-            accepted = accepted + acc
-        return theta, (jnp.mean(jnp.cos(_plaquettes(theta))), accepted / (2 * L * L))
-
-    theta, (plaquettes, acceptance) = jax.lax.scan(sweep, theta, jax.random.split(key, n_sweeps))
-    return theta, plaquettes, acceptance
+        theta = theta.at[mu].set(jnp.where(accept, proposal, theta[mu]))
+        accepted = accepted + jnp.sum(accept)
+    acceptance = (accepted / (2 * L * L)).astype(theta.dtype)
+    return WilsonState(theta), WilsonInfo(acceptance, jnp.mean(jnp.cos(_plaquettes(theta))))
 
 
-def metropolis(key, theta, *, beta: float, n_sweeps: int, step: float = 1.5):
-    r"""Metropolis sampling of the Wilson action :math:`S = -\beta\sum_P\cos\theta_P`.
+def _check_sampler(size_name, size, beta, step_size):
+    """Check the arguments shared by :func:`metropolis_kernel`, :func:`metropolis` and
+    :func:`sample_configurations`."""
+    if size % 2:
+        raise ValueError(f"{size_name} must be even for the checkerboard updates, got {size}")
+    return _v.positive_float("beta", beta), _v.positive_float("step_size", step_size)
+
+
+def metropolis_kernel(*, beta: float, step_size: float = 1.5) -> Kernel:
+    r"""Metropolis sampling of the Wilson action :math:`S = -\beta\sum_P\cos\theta_P` as an ``(init, step)``
+    pair; one step is one sweep over all links.
 
     A sweep proposes :math:`\theta \to \theta + \delta`, :math:`\delta` uniform in
-    [``-step``, ``step``], once for every link, and accepts with probability :math:`\min(1, e^{-\Delta S})`.
-    Links of one direction whose sites have the same parity across that direction share no plaquette, so
-    each of the four such sets is updated at once.
+    [``-step_size``, ``step_size``], once for every link, and accepts with probability
+    :math:`\min(1, e^{-\Delta S})`. Links of one direction whose sites have the same parity across that
+    direction share no plaquette, so each of the four such sets is updated at once.
+
+    Args:
+      beta: inverse coupling, > 0 (traced: changing it does not recompile).
+      step_size: half-width of the proposal, > 0.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(theta) -> WilsonState`` (``theta`` float[2, L, L], L even)
+      and ``step(key, state) -> (WilsonState, WilsonInfo)``.
+
+    Raises:
+      TypeError: ``beta`` or ``step_size`` not numbers; (from ``init``) ``theta`` not numeric; (from
+        ``step``) ``key`` not a typed JAX key.
+      ValueError: ``beta`` or ``step_size`` not > 0; (from ``init``) ``theta`` not [2, L, L] with even L.
+    """
+    beta = _v.positive_float("beta", beta)
+    step_size = _v.positive_float("step_size", step_size)
+
+    def init(theta) -> WilsonState:
+        theta = _links("theta", theta)
+        _check_sampler("the lattice size L of theta", theta.shape[1], beta, step_size)
+        return WilsonState(theta)
+
+    def step(key, state: WilsonState):
+        _v.key(key)
+        return _wilson_sweep(key, state, beta, step_size)
+
+    return Kernel(init, step)
+
+
+@functools.partial(jax.jit, static_argnames=("n_sweeps",))
+def _run_sweeps(key, theta, beta, step_size, n_sweeps):
+    sweep = functools.partial(_wilson_sweep, beta=beta, step_size=step_size)
+    state, _, infos = scan_kernel(sweep, WilsonState(theta), n_sweeps, key, record=lambda s: None)
+    return state, infos
+
+
+def metropolis(key, theta, *, beta: float, n_sweeps: int, step_size: float = 1.5):
+    r"""Metropolis sampling of the Wilson action :math:`S = -\beta\sum_P\cos\theta_P`: ``n_sweeps`` sweeps of
+    :func:`metropolis_kernel` from the links ``theta``, in one ``lax.scan``.
 
     Args:
       key: JAX random key.
-      theta: initial link angles ``[2, L, L]`` with even ``L``.
+      theta: initial link angles float[2, L, L] with even ``L``.
       beta: inverse coupling, > 0.
       n_sweeps: number of sweeps, >= 1.
-      step: half-width of the proposal, > 0.
+      step_size: half-width of the proposal, > 0.
 
     Returns:
-      ``(theta, plaquettes, acceptance)``: the final links, the average plaquette after every sweep
-      ``[n_sweeps]``, and the acceptance rate of every sweep ``[n_sweeps]``.
+      ``(state, info)``: the final :class:`WilsonState` (``state.theta`` float[2, L, L]) and the
+      :class:`WilsonInfo` of every sweep (``info.plaquette`` and ``info.acceptance``, float[n_sweeps]).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, numbers of the wrong kind, ``theta`` not numeric.
+      ValueError: ``theta`` not [2, L, L] with even L, ``beta`` or ``step_size`` not > 0, ``n_sweeps`` < 1.
     """
     _v.key(key)
-    theta = _links("theta", theta)
-    beta, n_sweeps, step = _sampler_arguments("the lattice size L of theta", theta.shape[1], beta, n_sweeps, step)
-    return _metropolis(key, theta, jnp.asarray(beta, theta.dtype), jnp.asarray(step, theta.dtype), n_sweeps)
-
-
-def _sampler_arguments(size_name, size, beta, n_sweeps, step):
-    """Check the arguments shared by :func:`metropolis` and :func:`sample_configurations`."""
-    if size % 2:
-        raise ValueError(f"{size_name} must be even for the checkerboard updates, got {size}")
-    return (_v.positive_float("beta", beta), _v.count("n_sweeps", n_sweeps, minimum=1),
-            _v.positive_float("step", step))
+    kernel = metropolis_kernel(beta=beta, step_size=step_size)
+    state = kernel.init(theta)
+    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
+    return _run_sweeps(key, state.theta, beta, step_size, n_sweeps)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -316,26 +372,41 @@ def cnn_apply(params, theta):
     return x[0]
 
 
-def sample_configurations(key, n_configs: int, *, size: int, beta: float, n_sweeps: int, step: float = 1.5):
-    r"""Independent configurations of the Wilson action: ``n_configs`` Metropolis chains from the cold
-    start :math:`\theta = 0`, run in parallel (``vmap``) for ``n_sweeps`` sweeps each.
+def sample_configurations(key, n_configs: int, *, size: int, beta: float, n_sweeps: int, step_size: float = 1.5,
+                          dtype=None):
+    r"""Independent configurations of the Wilson action: ``n_configs`` Metropolis chains
+    (:func:`metropolis_kernel`) from the cold start :math:`\theta = 0`, run in parallel (``vmap``) for
+    ``n_sweeps`` sweeps each.
+
+    Args:
+      key: JAX random key.
+      n_configs: number of independent chains (configurations), >= 1.
+      size: lattice size L, even, >= 2.
+      beta: inverse coupling, > 0.
+      n_sweeps: sweeps per chain, >= 1.
+      step_size: half-width of the proposal, > 0.
+      dtype: floating dtype of the links (default: JAX's default float).
 
     Returns:
-      Link angles ``[n_configs, 2, size, size]``.
+      Link angles float[n_configs, 2, size, size].
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, numbers of the wrong kind.
+      ValueError: ``size`` odd or < 2, ``beta`` or ``step_size`` not > 0, counts < 1.
     """
     _v.key(key)
     n_configs = _v.count("n_configs", n_configs, minimum=1)
     size = _v.count("size", size, minimum=2)
-    beta, n_sweeps, step = _sampler_arguments("size", size, beta, n_sweeps, step)
-    dtype = jnp.result_type(float)
+    beta, step_size = _check_sampler("size", size, beta, step_size)
+    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
+    dtype = _v.float_dtype("dtype", dtype)
     cold = jnp.zeros((2, size, size), dtype)
-    return _parallel_chains(jax.random.split(key, n_configs), cold, jnp.asarray(beta, dtype), jnp.asarray(step, dtype),
-                            n_sweeps)
+    return _parallel_chains(jax.random.split(key, n_configs), cold, beta, step_size, n_sweeps)
 
 
 @functools.partial(jax.jit, static_argnames=("n_sweeps",))
-def _parallel_chains(keys, theta, beta, step, n_sweeps):
-    return jax.vmap(lambda k: _metropolis(k, theta, beta, step, n_sweeps)[0])(keys)
+def _parallel_chains(keys, theta, beta, step_size, n_sweeps):
+    return jax.vmap(lambda k: _run_sweeps(k, theta, beta, step_size, n_sweeps)[0].theta)(keys)
 
 
 def axial_gauge(theta):

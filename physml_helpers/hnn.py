@@ -18,17 +18,19 @@ Phase-space states are arrays ``[..., 2 d]`` holding ``(q, p)``. Networks come f
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import require_converged, require_finite_history
 from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
     "hamiltonian_field", "init_hnn", "hnn_hamiltonian", "hnn_field", "init_baseline", "baseline_field",
-    "init_potential", "potential_energy", "potential_field", "fit_vector_field", "pairwise_forces", "generating_function_map",
+    "init_potential", "potential_energy", "potential_field", "fit_vector_field", "pairwise_forces",
+    "FixedPointInfo", "generating_function_solve", "generating_function_map",
 ]
 
 
@@ -37,20 +39,53 @@ def _split(state):
     return state[..., :d], state[..., d:]
 
 
+def _single_state(state):
+    """Static checks (valid under jit and vmap): one phase-space state (q, p) of shape [2 d]."""
+    shape = getattr(state, "shape", None)
+    if shape is None or len(shape) != 1 or shape[0] % 2 or shape[0] == 0:
+        raise ValueError(
+            f"state must be one phase-space point (q, p) of shape [2 d], got shape {shape}; "
+            "use jax.vmap for a batch of states"
+        )
+
+
 def hamiltonian_field(hamiltonian: Callable, state):
     r"""Hamilton's equations for a scalar ``hamiltonian(q, p)`` at ``state = (q, p)``.
 
-    Returns :math:`(\dot q, \dot p) = (\partial H/\partial p, -\partial H/\partial q)` with the shape of
-    ``state`` (a single state ``[2 d]``; use :func:`jax.vmap` for batches).
+    Args:
+      hamiltonian: ``H(q, p) -> scalar`` for ``q``, ``p`` of shape [d].
+      state: float[2 d], one phase-space point (use :func:`jax.vmap` for batches).
+
+    Returns:
+      float[2 d]: :math:`(\dot q, \dot p) = (\partial H/\partial p, -\partial H/\partial q)`.
+
+    Raises:
+      ValueError: ``state`` not one point of even length, or ``hamiltonian`` not scalar (static checks).
+      TypeError: ``hamiltonian`` not callable.
     """
+    _v.callable_("hamiltonian", hamiltonian)
+    _single_state(state)
     q, p = _split(state)
     dq, dp = jax.grad(hamiltonian, argnums=(0, 1))(q, p)
     return jnp.concatenate([dp, -dq])
 
 
 def init_hnn(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
-    """Parameters of a Hamiltonian network :math:`H_\\theta(q, p)` for ``dim`` degrees of freedom
-    (``depth`` tanh layers of width ``hidden``; ``dtype`` as in :func:`~physml_helpers.networks.init_mlp`)."""
+    r"""Parameters of a Hamiltonian network :math:`H_\theta(q, p)` for ``dim`` degrees of freedom.
+
+    Args:
+      key: JAX random key.
+      dim: degrees of freedom d >= 1 (the network's input has 2 d entries, its output one).
+      hidden: width of the tanh layers, >= 1; depth: number of hidden layers, >= 1.
+      dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+      A list of ``(W, b)`` pairs (see :func:`~physml_helpers.networks.init_mlp`).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: a size < 1.
+    """
     return _init(key, dim, hidden, depth, dtype, inputs="phase", outputs="scalar")
 
 
@@ -65,32 +100,97 @@ def _init(key, dim, hidden, depth, dtype, *, inputs, outputs):
 
 
 def hnn_hamiltonian(params, q, p):
-    """The learned scalar :math:`H_\\theta(q, p)` for one state."""
+    r"""The learned scalar :math:`H_\theta(q, p)` for one state.
+
+    Args:
+      params: from :func:`init_hnn`; q, p: float[d] each.
+
+    Returns:
+      float[] the learned energy.
+
+    Raises:
+      ValueError: ``q`` and ``p`` not vectors of the network's d (a static check).
+    """
     return mlp(params, jnp.concatenate([q, p])[None, :])[0, 0]
 
 
 def hnn_field(params, state):
-    """The HNN's vector field at one state ``[2 d]``: Hamilton's equations for :math:`H_\\theta`."""
+    r"""The HNN's vector field: Hamilton's equations for :math:`H_\theta`.
+
+    Args:
+      params: from :func:`init_hnn`; state: float[2 d], one phase-space point.
+
+    Returns:
+      float[2 d] the time derivative :math:`(\dot q, \dot p)`.
+
+    Raises:
+      ValueError: ``state`` not one point of the network's size (a static check).
+    """
     return hamiltonian_field(functools.partial(hnn_hamiltonian, params), state)
 
 
 def init_baseline(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
-    """Parameters of a plain network mapping ``(q, p)`` to ``(q', p')`` (the time derivatives)."""
+    """Parameters of a plain network mapping ``(q, p)`` to ``(q', p')`` (the time derivatives).
+
+    Args:
+      key: JAX random key; dim: degrees of freedom d >= 1 (input and output have 2 d entries);
+      hidden, depth: width and number of tanh layers, >= 1; dtype: floating dtype.
+
+    Returns:
+      A list of ``(W, b)`` pairs.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: a size < 1.
+    """
     return _init(key, dim, hidden, depth, dtype, inputs="phase", outputs="phase")
 
 
 def baseline_field(params, state):
-    """The plain network's vector field at one state ``[2 d]``."""
+    """The plain network's vector field.
+
+    Args:
+      params: from :func:`init_baseline`; state: float[2 d], one phase-space point.
+
+    Returns:
+      float[2 d] the predicted time derivative.
+
+    Raises:
+      ValueError: ``state`` not one point of the network's size (a static check).
+    """
+    _single_state(state)
     return mlp(params, state[None, :])[0]
 
 
 def init_potential(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
-    """Parameters of a learned potential :math:`V_\\theta(q)` for ``dim`` coordinates."""
+    r"""Parameters of a learned potential :math:`V_\theta(q)` for ``dim`` coordinates.
+
+    Args:
+      key: JAX random key; dim: number of coordinates d >= 1; hidden, depth: width and number of tanh
+      layers, >= 1; dtype: floating dtype.
+
+    Returns:
+      A list of ``(W, b)`` pairs (input d, output 1).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: a size < 1.
+    """
     return _init(key, dim, hidden, depth, dtype, inputs="config", outputs="scalar")
 
 
 def potential_energy(params, q):
-    """The learned scalar :math:`V_\\theta(q)` for one configuration ``[d]``."""
+    r"""The learned scalar :math:`V_\theta(q)` for one configuration.
+
+    Args:
+      params: from :func:`init_potential`; q: float[d].
+
+    Returns:
+      float[] the learned potential energy.
+
+    Raises:
+      ValueError: ``q`` not a vector of the network's d (a static check).
+    """
     return mlp(params, q[None, :])[0, 0]
 
 
@@ -99,7 +199,17 @@ def potential_field(params, state):
 
     The energy :math:`\tfrac12 p^2 + V_\theta(q)` is conserved exactly along its flow, and the force can be
     handed to :func:`~physml_helpers.integrators.leapfrog` as ``grad_potential``.
+
+    Args:
+      params: from :func:`init_potential`; state: float[2 d], one phase-space point.
+
+    Returns:
+      float[2 d] the time derivative.
+
+    Raises:
+      ValueError: ``state`` not one point of the network's size (a static check).
     """
+    _single_state(state)
     q, p = _split(state)
     return jnp.concatenate([p, -jax.grad(potential_energy, argnums=1)(params, q)])
 
@@ -119,11 +229,16 @@ def fit_vector_field(field: Callable, params, states, derivatives, *, lr: float 
     Args:
       field: :func:`hnn_field` or :func:`baseline_field` (or any ``(params, state) -> d state/dt``).
       params: initial parameters.
-      states: ``[n, 2 d]`` observed states; derivatives: ``[n, 2 d]`` their observed time derivatives.
+      states: float[n, 2 d] observed states; derivatives: float[n, 2 d] their observed time derivatives.
       lr: peak learning rate of the cosine schedule, > 0; n_steps: optimization steps, >= 1.
 
     Returns:
-      ``(params, history)`` with the mean squared error at every step.
+      ``(params, history)`` with the mean squared error before every step, float[n_steps].
+
+    Raises:
+      ConvergenceError: the loss became non-finite (lower ``lr``).
+      TypeError: ``field`` not callable, arrays not numeric, counts not integers.
+      ValueError: ``states``/``derivatives`` not both [n, 2 d]; ``field`` output not [2 d]; bad ``lr``/``n_steps``.
     """
     _v.callable_("field", field)
     states = _v.float_array("states", states)
@@ -132,7 +247,11 @@ def fit_vector_field(field: Callable, params, states, derivatives, *, lr: float 
         raise ValueError(f"states and derivatives must both be [n, 2 d], got {states.shape} and {derivatives.shape}")
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
-    return _fit(field, params, states, derivatives, jnp.asarray(lr, states.dtype), n_steps)
+    _v.output_shape("field", field, params, states[0], expected=states.shape[1:],
+                    what=" (field(params, state) for one state)")
+    params, history = _fit(field, params, states, derivatives, lr, n_steps)
+    require_finite_history("fit_vector_field", history, lr)
+    return params, history
 
 
 def pairwise_forces(magnitude: Callable, positions):
@@ -143,49 +262,139 @@ def pairwise_forces(magnitude: Callable, positions):
     for :math:`(i, j)`, :math:`\sum_i \mathbf F_i = 0` exactly (up to rounding): Newton's third law.
 
     Args:
-      magnitude: ``r -> f(r)``, elementwise on an array of distances.
-      positions: ``[N, dim]``.
+      magnitude: ``r -> f(r)``, elementwise on an array of distances (returns an array of its shape).
+      positions: float[N, dim].
 
     Returns:
-      ``[N, dim]``.
+      float[N, dim], in the dtype of ``positions``.
+
+    Raises:
+      TypeError: ``magnitude`` not callable, ``positions`` not numeric.
+      ValueError: ``positions`` not 2-D, or ``magnitude`` not elementwise (a static check).
     """
     _v.callable_("magnitude", magnitude)
-    x = jnp.asarray(positions)
+    x = _v.float_array("positions", positions, ndim=2)
     n = x.shape[0]
     diff = x[:, None, :] - x[None, :, :]
-    off = ~jnp.eye(n, dtype=bool)
-    r = jnp.sqrt(jnp.sum(diff**2, axis=-1) + jnp.eye(n))  # 1 on the diagonal avoids 0/0; masked below
-    pair = jnp.where(off, magnitude(r) / r, 0.0)
+    eye = jnp.eye(n, dtype=x.dtype)
+    r = jnp.sqrt(jnp.sum(diff**2, axis=-1) + eye)  # 1 on the diagonal avoids 0/0; masked below
+    f = magnitude(r)
+    if getattr(f, "shape", None) != r.shape:
+        raise ValueError(
+            f"magnitude must act elementwise on the [N, N] distances, returning shape {r.shape}, "
+            f"got {getattr(f, 'shape', type(f).__name__)}"
+        )
+    pair = jnp.where(eye == 0, f.astype(x.dtype) / r, jnp.zeros((), x.dtype))
     return jnp.sum(pair[:, :, None] * diff, axis=1)
 
 
-def generating_function_map(g: Callable, q, p, *, h: float, n_iter: int = 60):
+class FixedPointInfo(NamedTuple):
+    r"""How the implicit equation :math:`p = P + h\,\partial_q g(q, P)` was solved: ``n_iter`` iterations
+    (int[]), the final ``residual`` :math:`\max|P + h\,\partial_q g(q, P) - p|` (float[]) and ``converged``
+    (bool[]), whether the residual met the tolerance."""
+
+    n_iter: jax.Array
+    residual: jax.Array
+    converged: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("g", "max_iter"))
+def _solve_generating(g, q, p, h, tol, max_iter):
+    dg_dq = jax.grad(g, argnums=0)
+    dg_dP = jax.grad(g, argnums=1)
+    threshold = tol * (1 + jnp.max(jnp.abs(p)))
+
+    def residual(P):
+        return jnp.max(jnp.abs(P + h * dg_dq(q, P) - p))
+
+    def cond(carry):
+        _, n, r = carry
+        return (n < max_iter) & ~(r <= threshold)
+
+    def body(carry):
+        P, n, _ = carry
+        P = p - h * dg_dq(q, P).astype(p.dtype)
+        return P, n + 1, residual(P)
+
+    P, n, r = jax.lax.while_loop(cond, body, (p, jnp.zeros((), jnp.int32), residual(p)))
+    converged = (r <= threshold) & jnp.all(jnp.isfinite(P))
+    return q + h * dg_dP(q, P).astype(q.dtype), P, FixedPointInfo(n, r, converged)
+
+
+def _check_generating(g, q, p, h, tol, max_iter):
+    _v.callable_("g", g)
+    q = _v.float_array("q", q, ndim=1)
+    p = _v.float_array("p", p, ndim=1)
+    if q.shape != p.shape:
+        raise ValueError(f"q and p must have one shape [d], got {q.shape} and {p.shape}")
+    h = _v.positive_float("h", h)
+    max_iter = _v.count("max_iter", max_iter, minimum=1)
+    tol = 64 * float(jnp.finfo(p.dtype).eps) if tol is None else _v.positive_float("tol", tol)
+    _v.output_shape("g", g, q, p, expected=(), what=" (g(q, P) is a scalar generating function)")
+    return q, p, h, tol, max_iter
+
+
+def generating_function_solve(g: Callable, q, p, *, h: float, tol: float | None = None, max_iter: int = 100):
+    r"""The map of :func:`generating_function_map` with its solver report, never raising on non-convergence.
+
+    Args:
+      g: scalar function ``g(q, P)``.
+      q, p: float[d] each.
+      h: step, > 0.
+      tol: the fixed-point iteration stops when :math:`\max|P + h\,\partial_q g - p| \le` ``tol`` ·
+        (1 + max|p|); default 64 machine epsilons of ``p``'s dtype.
+      max_iter: the most iterations, >= 1.
+
+    Returns:
+      ``(Q, P, info)``: float[d] each and a :class:`FixedPointInfo`. Forward-mode differentiable
+      (``jax.jvp``, ``jax.jacfwd``); reverse mode through the ``while_loop`` is not supported by JAX.
+
+    Raises:
+      TypeError: ``g`` not callable, ``q`` or ``p`` not numeric, ``max_iter`` not an integer.
+      ValueError: ``q``, ``p`` not vectors of one shape, ``h`` or ``tol`` not > 0, ``g`` not scalar.
+    """
+    q, p, h, tol, max_iter = _check_generating(g, q, p, h, tol, max_iter)
+    return _solve_generating(g, q, p, h, tol, max_iter)
+
+
+def generating_function_map(g: Callable, q, p, *, h: float, tol: float | None = None, max_iter: int = 100):
     r"""The symplectic map :math:`(q, p) \mapsto (Q, P)` of the type-2 generating function
     :math:`G(q, P) = q\cdot P + h\,g(q, P)`.
 
     The map is defined implicitly by :math:`p = \partial G/\partial q = P + h\,\partial_q g(q, P)` and
     :math:`Q = \partial G/\partial P = q + h\,\partial_P g(q, P)`. The first equation is solved for
-    :math:`P` by fixed-point iteration (a contraction for small enough :math:`h`), then :math:`Q` follows.
-    Any smooth ``g``, for example a neural network, gives an exactly symplectic map. With
-    :math:`g = H(q, P)` it is the symplectic Euler method.
+    :math:`P` by fixed-point iteration, a contraction when :math:`h\,\lVert\partial_P\partial_q g\rVert < 1`,
+    until its residual meets ``tol``; then :math:`Q` follows. Any smooth ``g``, for example a neural
+    network, gives an exactly symplectic map. With :math:`g = H(q, P)` it is the symplectic Euler method.
+    When the iteration does not converge (``h`` too large for this ``g``) there is no map to return: it
+    raises, or, when traced (inside ``jit``, ``vmap`` or ``scan``) and so unable to raise, returns NaN.
 
     Args:
       g: scalar function ``g(q, P)``.
-      q, p: arrays of one shape ``[d]``.
+      q, p: float[d] each.
       h: step, > 0.
-      n_iter: fixed-point iterations, >= 1.
+      tol: tolerance on the residual of the implicit equation, relative to 1 + max|p|; default 64
+        machine epsilons of ``p``'s dtype.
+      max_iter: the most fixed-point iterations, >= 1.
 
     Returns:
-      ``(Q, P)``.
+      ``(Q, P)``, float[d] each (NaN where a traced call did not converge). Forward-mode differentiable.
+
+    Raises:
+      ConvergenceError: the fixed-point iteration did not meet ``tol`` within ``max_iter`` iterations.
+      TypeError: ``g`` not callable, ``q`` or ``p`` not numeric, ``max_iter`` not an integer.
+      ValueError: ``q``, ``p`` not vectors of one shape, ``h`` or ``tol`` not > 0, ``g`` not scalar.
     """
-    _v.callable_("g", g)
-    h = _v.positive_float("h", h)
-    n_iter = _v.count("n_iter", n_iter, minimum=1)
-    dg_dq = jax.grad(g, argnums=0)
-    dg_dP = jax.grad(g, argnums=1)
+    Q, P, info = generating_function_solve(g, q, p, h=h, tol=tol, max_iter=max_iter)
 
-    def iterate(P, _):
-        return p - h * dg_dq(q, P), None
+    def message():
+        return (
+            f"generating_function_map: the fixed-point iteration for P did not converge in {int(info.n_iter)} "
+            f"iterations (residual {float(info.residual):.3g} in p = P + h dg/dq); the iteration contracts only "
+            "when h |d^2 g / dq dP| < 1: lower h, or raise max_iter if the residual is still falling"
+        )
 
-    P, _ = jax.lax.scan(iterate, p, None, length=n_iter)
-    return q + h * dg_dP(q, P), P
+    if not require_converged(info.converged, message):
+        Q = jnp.where(info.converged, Q, jnp.nan)
+        P = jnp.where(info.converged, P, jnp.nan)
+    return Q, P

@@ -27,8 +27,10 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import require_finite_history
 from physml_helpers.integrators import rk4_step
 from physml_helpers.networks import adam_scan, init_mlp, mlp
 
@@ -40,12 +42,38 @@ __all__ = [
 
 
 def landau_rhs(m, T, *, a0: float = 1.0, tc: float = 1.0, b: float = 1.0):
-    r""":math:`\dot m = -a_0 (T - T_c)\,m - b\,m^3`, elementwise."""
+    r""":math:`\dot m = -a_0 (T - T_c)\,m - b\,m^3`, elementwise; traceable.
+
+    Args:
+      m: float[...] order parameter; T: temperatures broadcasting against ``m``.
+      a0, tc, b: the Landau coefficients :math:`a_0`, :math:`T_c`, :math:`b` (numbers or traced scalars).
+
+    Returns:
+      float[...] :math:`\dot m`, the broadcast shape of ``m`` and ``T``.
+
+    Raises:
+      ValueError: ``m`` and ``T`` do not broadcast (raised by JAX with both shapes named).
+    """
     return -a0 * (T - tc) * m - b * m**3
 
 
 def equilibrium_order_parameter(T, *, a0: float = 1.0, tc: float = 1.0, b: float = 1.0):
-    r"""The stable fixed point :math:`m^* = \sqrt{\max(0, a_0 (T_c - T)/b)}` (the positive branch)."""
+    r"""The stable fixed point :math:`m^* = \sqrt{\max(0, a_0 (T_c - T)/b)}` (the positive branch).
+
+    Args:
+      T: float[...] temperatures.
+      a0, tc, b: the Landau coefficients, ``a0`` and ``b`` > 0.
+
+    Returns:
+      float[...] :math:`m^*` at each temperature (0 at and above :math:`T_c`).
+
+    Raises:
+      TypeError: ``T`` not numeric, a coefficient not a number.
+      ValueError: ``a0`` or ``b`` not > 0.
+    """
+    T = _v.float_array("T", T)
+    a0, b = _v.positive_float("a0", a0), _v.positive_float("b", b)
+    tc = _v.real("tc", tc)
     return jnp.sqrt(jnp.maximum(0.0, a0 * (tc - jnp.asarray(T)) / b))
 
 
@@ -62,18 +90,47 @@ def _integrate(f, m0, T, dt, substeps, n_obs):
 
 
 def rollout(rhs: Callable, m0, T, *, t_max: float, n_obs: int, dt: float = 0.05):
-    r"""Integrate :math:`\dot m = ` ``rhs(m, T)`` from ``m0`` (any shape; ``T`` broadcast against it) and
-    return the states at ``n_obs`` equally spaced times from 0 to ``t_max``, shape ``[n_obs, *m0.shape]``.
-    The RK4 step is at most ``dt``."""
+    r"""Integrate :math:`\dot m = ` ``rhs(m, T)`` by RK4 and observe it at equally spaced times.
+
+    Args:
+      rhs: ``rhs(m, T) -> dm/dt`` elementwise, an array of ``m``'s shape.
+      m0: float[...] starting values (any shape); T: temperatures broadcasting against ``m0``.
+      t_max: the last observation time, > 0; n_obs: observation times from 0 to ``t_max``, >= 2.
+      dt: the largest RK4 step, > 0 (each interval is split into equal substeps no longer than it).
+
+    Returns:
+      float[n_obs, *m0.shape] the states at the observation times, starting with ``m0``.
+
+    Raises:
+      TypeError: ``rhs`` not callable, arrays not numeric, ``n_obs`` not an integer.
+      ValueError: ``T`` not broadcasting against ``m0``, ``t_max`` or ``dt`` not > 0, ``n_obs`` < 2,
+        ``rhs`` output of another shape.
+    """
     _v.callable_("rhs", rhs)
     m0 = _v.float_array("m0", m0)
-    T = jnp.broadcast_to(_v.float_array("T", T), m0.shape).astype(m0.dtype)
+    T = _v.float_array("T", T)
+    try:
+        T = jnp.broadcast_to(T, m0.shape).astype(m0.dtype)
+    except ValueError:
+        raise ValueError(f"T must broadcast against m0 {m0.shape}, got shape {T.shape}") from None
+    _v.output_shape("rhs", rhs, m0, T, expected=m0.shape, what=" (rhs(m, T) elementwise)")
     t_max = _v.positive_float("t_max", t_max)
     n_obs = _v.count("n_obs", n_obs, minimum=2)
     dt = _v.positive_float("dt", dt)
     interval = t_max / (n_obs - 1)
     substeps = max(1, int(-(-interval // dt)))
-    return _integrate(rhs, m0, T, jnp.asarray(interval / substeps, m0.dtype), substeps, n_obs)
+    return _rollout(rhs, m0, T, interval / substeps, substeps, n_obs)
+
+
+@functools.partial(jax.jit, static_argnames=("rhs", "substeps", "n_obs"))
+def _rollout(rhs, m0, T, dt, substeps, n_obs):
+    return _integrate(rhs, m0, T, dt, substeps, n_obs)
+
+
+@functools.partial(jax.jit, static_argnames=("substeps", "n_obs"))
+def _landau_rollout(m0, T, a0, tc, b, dt, substeps, n_obs):
+    """The exact model's curves, compiled once (coefficients traced, unlike a fresh partial per call)."""
+    return _integrate(lambda m, temp: landau_rhs(m, temp, a0=a0, tc=tc, b=b), m0, T, dt, substeps, n_obs)
 
 
 def simulate(key, temperatures, *, n_traj: int = 8, t_max: float = 10.0, n_obs: int = 41, noise: float = 0.01,
@@ -84,25 +141,63 @@ def simulate(key, temperatures, *, n_traj: int = 8, t_max: float = 10.0, n_obs: 
     sign are integrated to ``t_max`` and observed at ``n_obs`` times, with Gaussian noise of standard
     deviation ``noise`` added to every observation (including the first).
 
+    Args:
+      key: JAX random key.
+      temperatures: float[n_T] (any shape, flattened).
+      n_traj: curves per temperature, >= 1.
+      t_max: last observation time, > 0; n_obs: observation times, >= 2.
+      noise: standard deviation of the observation noise, >= 0.
+      m0_range: ``(low, high)`` with 0 <= low < high, the range of :math:`|m_0|`.
+      a0, tc, b: the Landau coefficients of the simulated model (``a0``, ``b`` > 0).
+
     Returns:
-      ``(times [n_obs], T [n_T * n_traj], observed [n_obs, n_T * n_traj], clean [n_obs, n_T * n_traj])``.
+      ``(times [n_obs], T [n_T * n_traj], observed [n_obs, n_T * n_traj], clean [n_obs, n_T * n_traj])``,
+      in the dtype of ``temperatures``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, numbers or counts of the wrong kind.
+      ValueError: bad counts, negative ``noise``, a bad ``m0_range``, ``a0`` or ``b`` not > 0.
     """
     _v.key(key)
-    temperatures = _v.float_array("temperatures", temperatures).reshape(-1)
+    temperatures = _v.float_array("temperatures", temperatures, finite=True).reshape(-1)
+    if temperatures.size == 0:
+        raise ValueError("temperatures must hold at least one temperature")
     n_traj = _v.count("n_traj", n_traj, minimum=1)
     noise = _v.positive_float("noise", noise, allow_zero=True)
+    a0, b, tc = _v.positive_float("a0", a0), _v.positive_float("b", b), _v.real("tc", tc)
+    if not isinstance(m0_range, (tuple, list)) or len(m0_range) != 2:
+        raise ValueError(f"m0_range must be a pair (low, high), got {m0_range!r}")
+    low, high = _v.positive_float("m0_range[0]", m0_range[0], allow_zero=True), _v.real("m0_range[1]", m0_range[1])
+    if not high > low:
+        raise ValueError(f"m0_range must have low < high, got {m0_range!r}")
+    dtype = temperatures.dtype
     k_mag, k_sign, k_noise = jax.random.split(key, 3)
     size = temperatures.size * n_traj
-    low, high = m0_range
-    m0 = jax.random.uniform(k_mag, (size,), minval=low, maxval=high) * jax.random.choice(k_sign, jnp.array([-1.0, 1.0]), (size,))
+    sign = jax.random.choice(k_sign, jnp.array([-1.0, 1.0], dtype), (size,))
+    m0 = jax.random.uniform(k_mag, (size,), dtype, minval=low, maxval=high) * sign
     T = jnp.repeat(temperatures, n_traj)
-    clean = rollout(functools.partial(landau_rhs, a0=a0, tc=tc, b=b), m0, T, t_max=t_max, n_obs=n_obs)
-    observed = clean + noise * jax.random.normal(k_noise, clean.shape)
-    return jnp.linspace(0.0, t_max, n_obs), T, observed, clean
+    t_max = _v.positive_float("t_max", t_max)
+    n_obs = _v.count("n_obs", n_obs, minimum=2)
+    interval = t_max / (n_obs - 1)
+    substeps = max(1, int(-(-interval // 0.05)))  # the RK4 step of rollout's default dt
+    clean = _landau_rollout(m0, T, a0, tc, b, interval / substeps, substeps, n_obs)
+    observed = clean + noise * jax.random.normal(k_noise, clean.shape, dtype)
+    return jnp.linspace(0.0, t_max, n_obs, dtype=dtype), T, observed, clean
 
 
 def init_black_box(key, *, hidden: int = 32, depth: int = 2, dtype=None):
-    """Parameters of a network :math:`g_\\theta(m, T)` for :math:`\\dot m`."""
+    """Parameters of a network :math:`g_\\theta(m, T)` for :math:`\\dot m`.
+
+    Args:
+      key: JAX random key; hidden, depth: width and number of tanh layers, >= 1; dtype: floating dtype.
+
+    Returns:
+      A list of ``(W, b)`` pairs (input 2, output 1).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: a size < 1.
+    """
     _v.key(key)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=1)
@@ -110,24 +205,67 @@ def init_black_box(key, *, hidden: int = 32, depth: int = 2, dtype=None):
 
 
 def black_box_rhs(params, m, T):
-    """:math:`\\dot m = g_\\theta(m, T)`, elementwise over arrays of one shape."""
+    """:math:`\\dot m = g_\\theta(m, T)`, elementwise; traceable.
+
+    Args:
+      params: from :func:`init_black_box`; m, T: float arrays of one shape.
+
+    Returns:
+      float[...] :math:`\\dot m`, the shape of ``m``.
+
+    Raises:
+      ValueError: ``m`` and ``T`` of different shapes (a static check).
+    """
+    if jnp.shape(m) != jnp.shape(T):
+        raise ValueError(f"m and T must have one shape, got {jnp.shape(m)} and {jnp.shape(T)}")
     x = jnp.stack([m.ravel(), T.ravel()], axis=1)
     return mlp(params, x).reshape(m.shape)
 
 
 def init_landau_model(*, alpha: float = 0.5, tau: float = 0.5, beta: float = 0.5):
-    """Initial parameters of the Landau right-hand side: ``log_alpha``, ``tau``, ``log_beta``."""
+    r"""Initial parameters of the Landau right-hand side :func:`landau_model_rhs`.
+
+    Args:
+      alpha: initial :math:`\alpha > 0`; tau: initial :math:`\tau`; beta: initial :math:`\beta > 0`.
+
+    Returns:
+      ``{"log_alpha": float[], "tau": float[], "log_beta": float[]}`` in JAX's default float.
+
+    Raises:
+      TypeError: a value not a number.
+      ValueError: ``alpha`` or ``beta`` not > 0, ``tau`` not finite.
+    """
     return {"log_alpha": jnp.log(_v.positive_float("alpha", alpha)), "tau": jnp.asarray(_v.real("tau", tau)),
             "log_beta": jnp.log(_v.positive_float("beta", beta))}
 
 
 def landau_model_rhs(params, m, T):
-    r""":math:`\dot m = -\alpha (T - \tau)\,m - \beta m^3` with :math:`\alpha = e^{\log\alpha}`, :math:`\beta = e^{\log\beta}`."""
+    r""":math:`\dot m = -\alpha (T - \tau)\,m - \beta m^3` with :math:`\alpha = e^{\log\alpha}`, :math:`\beta = e^{\log\beta}`.
+
+    Args:
+      params: from :func:`init_landau_model`; m: float[...]; T: temperatures broadcasting against ``m``.
+
+    Returns:
+      float[...] :math:`\dot m`.
+
+    Raises:
+      KeyError: ``params`` lacks one of ``log_alpha``, ``tau``, ``log_beta``.
+    """
     return -jnp.exp(params["log_alpha"]) * (T - params["tau"]) * m - jnp.exp(params["log_beta"]) * m**3
 
 
 def landau_model_tc(params) -> float:
-    """The model's critical temperature, where its :math:`a(T) = \\alpha (T - \\tau)` changes sign: :math:`\\tau`."""
+    """The model's critical temperature, where its :math:`a(T) = \\alpha (T - \\tau)` changes sign: :math:`\\tau`.
+
+    Args:
+      params: from :func:`init_landau_model` (or fitted).
+
+    Returns:
+      :math:`\\tau`, a Python float.
+
+    Raises:
+      KeyError: ``params`` has no ``"tau"``.
+    """
     return float(params["tau"])
 
 
@@ -152,24 +290,40 @@ def fit_trajectories(rhs: Callable, params, times, T, observed, *, lr: float = 1
     Args:
       rhs: :func:`black_box_rhs` or :func:`landau_model_rhs` (or any ``(params, m, T) -> dm/dt``).
       params: initial parameters.
-      times: ``[n_obs]`` equally spaced observation times starting at 0.
-      T: ``[n_curves]`` temperatures; observed: ``[n_obs, n_curves]``.
-      lr: peak learning rate (cosine schedule); n_steps: Adam steps; dt: largest RK4 step.
+      times: float[n_obs] equally spaced, increasing observation times (n_obs >= 2; the first need not be 0).
+      T: float[n_curves] temperatures; observed: float[n_obs, n_curves].
+      lr: peak learning rate (cosine schedule), > 0; n_steps: Adam steps, >= 1; dt: largest RK4 step, > 0.
 
     Returns:
-      ``(params, history)``.
+      ``(params, history)``: the fitted parameters and the loss before every step, float[n_steps].
+
+    Raises:
+      ConvergenceError: the loss became non-finite (lower ``lr`` or ``dt``).
+      TypeError: ``rhs`` not callable, arrays not numeric, counts not integers.
+      ValueError: fewer than two times, times not increasing and equally spaced (to 1e-6 relative),
+        ``observed`` not [n_obs, n_curves], bad ``lr``, ``n_steps`` or ``dt``, ``rhs`` output of another shape.
     """
     _v.callable_("rhs", rhs)
-    times = _v.float_array("times", times)
+    times = _v.float_array("times", times, ndim=1, finite=True)
+    if times.shape[0] < 2:
+        raise ValueError(f"times must hold at least two observation times (a start and one more), got {times.shape[0]}")
     observed = _v.float_array("observed", observed)
-    T = _v.float_array("T", T).astype(observed.dtype)
+    T = _v.float_array("T", T, ndim=1).astype(observed.dtype)
     if observed.ndim != 2 or observed.shape != (times.shape[0], T.shape[0]):
         raise ValueError(f"observed must be [n_obs, n_curves] = [{times.shape[0]}, {T.shape[0]}], got {observed.shape}")
-    interval = float(times[1] - times[0])
-    if interval <= 0:
-        raise ValueError("times must increase")
+    steps = np.diff(np.asarray(times, np.float64))
+    interval = float(steps[0])
+    if interval <= 0 or np.any(steps <= 0):
+        raise ValueError(f"times must increase, got steps from {steps.min():.6g} to {steps.max():.6g}")
+    if np.max(np.abs(steps - interval)) > 1e-6 * interval:
+        raise ValueError(
+            f"times must be equally spaced (the integrator steps from one observation to the next by a fixed "
+            f"interval), got steps from {steps.min():.6g} to {steps.max():.6g}"
+        )
     substeps = max(1, int(-(-interval // _v.positive_float("dt", dt))))
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
-    return _fit(rhs, params, observed, T, jnp.asarray(interval, observed.dtype), jnp.asarray(lr, observed.dtype),
-                n_steps, substeps)
+    _v.output_shape("rhs", rhs, params, observed[0], T, expected=T.shape, what=" (rhs(params, m, T) elementwise)")
+    params, history = _fit(rhs, params, observed, T, interval, lr, n_steps, substeps)
+    require_finite_history("fit_trajectories", history, lr)
+    return params, history

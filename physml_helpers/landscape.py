@@ -16,17 +16,25 @@ from __future__ import annotations
 
 import itertools
 from functools import partial
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import Kernel, require_converged, scan_kernel
 
 __all__ = [
+    "DescentState",
+    "DescentInfo",
+    "gradient_descent_kernel",
     "gradient_descent",
+    "FlowState",
+    "FlowInfo",
+    "gradient_flow_kernel",
     "gradient_flow",
+    "newton_kernel",
     "smoothness_constant",
     "hessian_spectrum",
     "classify_critical_point",
@@ -39,36 +47,74 @@ __all__ = [
 GradFn = Callable[[jax.Array], jax.Array]
 
 
-def _check_grad_fn(grad_fn: GradFn, theta0: jax.Array) -> None:
+def _check_grad_fn(grad_fn: GradFn, theta0: jax.Array, name: str = "theta0") -> None:
     """Evaluate ``grad_fn`` abstractly once, so a shape mismatch is reported before tracing."""
+    _v.output_shape("grad_fn", grad_fn, theta0, expected=theta0.shape,
+                    what=f" (the gradient of a scalar has one entry per parameter: the shape of {name})")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Gradient descent
+# ---------------------------------------------------------------------------------------------------
+
+
+class DescentState(NamedTuple):
+    """State of :func:`gradient_descent_kernel` and :func:`newton_kernel`: the current parameters ``position``
+    (float[...], the shape of ``theta0``)."""
+
+    position: jax.Array
+
+
+class DescentInfo(NamedTuple):
+    r"""What one step of :func:`gradient_descent_kernel` or :func:`newton_kernel` saw:
+    ``grad_norm`` = :math:`\lVert\nabla E\rVert` at the position the step started from (float[])."""
+
+    grad_norm: jax.Array
+
+
+@partial(jax.jit, static_argnames=("grad_fn",))
+def _descent_step(state: DescentState, grad_fn: GradFn, lr) -> tuple[DescentState, DescentInfo]:
+    theta = state.position
+    grad = grad_fn(theta).astype(theta.dtype)
+    return DescentState(theta - lr * grad), DescentInfo(jnp.linalg.norm(grad))
+
+
+def gradient_descent_kernel(grad_fn: GradFn, *, lr: float) -> Kernel:
+    r"""Gradient descent :math:`\theta_{k+1} = \theta_k - \alpha\nabla E(\theta_k)` as an ``(init, step)`` pair.
+
+    Args:
+      grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
+      lr: learning rate :math:`\alpha > 0` (traced: changing it does not recompile).
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(theta0) -> DescentState`` and
+      ``step(state) -> (DescentState, DescentInfo)``.
+
+    Raises:
+      TypeError: ``grad_fn`` not callable; ``lr`` not a number; (from ``init``) ``theta0`` not numeric.
+      ValueError: ``lr`` not finite and > 0; (from ``init``) ``grad_fn`` output shape differs from ``theta0``'s.
+    """
     _v.callable_("grad_fn", grad_fn)
-    try:
-        out = jax.eval_shape(grad_fn, jax.ShapeDtypeStruct(theta0.shape, theta0.dtype))
-    except Exception as err:  # any failure here is the caller's function, say so plainly
-        raise ValueError(
-            f"grad_fn could not be evaluated on an array of shape {theta0.shape} and dtype "
-            f"{theta0.dtype}: {type(err).__name__}: {err}"
-        ) from err
-    if not hasattr(out, "shape") or out.shape != theta0.shape:
-        got = getattr(out, "shape", type(out).__name__)
-        raise ValueError(
-            f"grad_fn must return an array of the same shape as theta0 {theta0.shape}, got {got}; "
-            "the gradient of a scalar loss has one entry per parameter"
-        )
+    lr = _v.positive_float("lr", lr)
+
+    def init(theta0) -> DescentState:
+        theta0 = _v.float_array("theta0", theta0)
+        _check_grad_fn(grad_fn, theta0)
+        return DescentState(theta0)
+
+    return Kernel(init, partial(_descent_step, grad_fn=grad_fn, lr=lr))
 
 
 @partial(jax.jit, static_argnames=("grad_fn", "n_steps"))
-def _descend(grad_fn: GradFn, theta0: jax.Array, lr: jax.Array, n_steps: int) -> jax.Array:
-    def step(theta, _):
-        theta = theta - lr * grad_fn(theta).astype(theta.dtype)
-        return theta, theta
-
-    _, path = jax.lax.scan(step, theta0, None, length=n_steps)
+def _descend(grad_fn: GradFn, theta0: jax.Array, lr, n_steps: int) -> jax.Array:
+    step = partial(_descent_step, grad_fn=grad_fn, lr=lr)
+    _, path, _ = scan_kernel(step, DescentState(theta0), n_steps, record=lambda s: s.position)
     return jnp.concatenate([theta0[None], path], axis=0)
 
 
 def gradient_descent(grad_fn: GradFn, theta0, *, lr: float, n_steps: int) -> jax.Array:
-    r"""Plain gradient descent, :math:`\theta_{k+1} = \theta_k - \alpha\nabla E(\theta_k)`.
+    r"""Plain gradient descent, :math:`\theta_{k+1} = \theta_k - \alpha\nabla E(\theta_k)`: runs
+    :func:`gradient_descent_kernel` in one ``lax.scan``.
 
     Args:
       grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
@@ -82,9 +128,9 @@ def gradient_descent(grad_fn: GradFn, theta0, *, lr: float, n_steps: int) -> jax
       that is the physics, not an error.
 
     Raises:
-      ValueError: non-positive or non-finite ``lr``, negative or non-integer ``n_steps``, or a
+      ValueError: non-positive or non-finite ``lr``, negative ``n_steps``, or a
         ``grad_fn`` whose output shape differs from ``theta0``'s.
-      TypeError: ``grad_fn`` not callable, ``theta0`` not numeric.
+      TypeError: ``grad_fn`` not callable, ``theta0`` not numeric, ``n_steps`` not an integer.
 
     Used in chapter 1 (stability window) and later chapters as the deterministic baseline.
     """
@@ -92,8 +138,14 @@ def gradient_descent(grad_fn: GradFn, theta0, *, lr: float, n_steps: int) -> jax
     n_steps = _v.count("n_steps", n_steps)
     theta0 = _v.float_array("theta0", theta0)
     _check_grad_fn(grad_fn, theta0)
-    return _descend(grad_fn, theta0, jnp.asarray(lr, theta0.dtype), n_steps)
+    if n_steps == 0:
+        return theta0[None]
+    return _descend(grad_fn, theta0, lr, n_steps)
 
+
+# ---------------------------------------------------------------------------------------------------
+# Gradient flow: adaptive Dormand-Prince 5(4)
+# ---------------------------------------------------------------------------------------------------
 
 # Dormand–Prince 5(4) tableau (Dormand & Prince 1980; Hairer, Nørsett & Wanner, table II.5.2).
 _A = (
@@ -129,42 +181,117 @@ def _dopri_step(f, y, h):
     return y_new, err
 
 
+class FlowState(NamedTuple):
+    """State of :func:`gradient_flow_kernel`: ``position`` (float[...]), the ``time`` it is at (float[]) and
+    the trial step ``dt`` for the next attempt (float[], adapted to the error tolerance)."""
+
+    position: jax.Array
+    time: jax.Array
+    dt: jax.Array
+
+
+class FlowInfo(NamedTuple):
+    """What one call of the :func:`gradient_flow_kernel` step did: ``n_steps`` Runge–Kutta attempts
+    (int[]), of which ``n_accepted`` were accepted, and ``converged`` (bool[]): whether the target time
+    was reached with every accepted step within tolerance. False means the step cap was hit or the step
+    size fell to rounding level (a stiff or singular flow); the position is then not the flow's."""
+
+    n_steps: jax.Array
+    n_accepted: jax.Array
+    converged: jax.Array
+
+
+@partial(jax.jit, static_argnames=("grad_fn", "max_steps"))
+def _flow_step(state: FlowState, t_target, grad_fn, rtol, atol, max_steps: int):
+    dtype = state.position.dtype
+    f = lambda y: -grad_fn(y).astype(dtype)  # noqa: E731
+    t_target = jnp.asarray(t_target, dtype)
+    h_min = 16 * jnp.finfo(dtype).eps * jnp.maximum(jnp.abs(t_target), 1.0)
+
+    def cond(carry):
+        _, t, _, n, _, stalled = carry
+        return (t < t_target) & (n < max_steps) & ~stalled
+
+    def body(carry):
+        y, t, h, n, n_acc, _ = carry
+        remaining = t_target - t
+        h_eff = jnp.minimum(h, remaining)
+        y_new, err = _dopri_step(f, y, h_eff)
+        scale = atol + rtol * jnp.maximum(jnp.abs(y), jnp.abs(y_new))
+        err_norm = jnp.sqrt(jnp.mean((err / scale) ** 2))
+        accept = err_norm <= 1.0
+        # A rejected step that cannot shrink any further: the tolerance cannot be met, say so.
+        stalled = ~accept & (h_eff <= h_min)
+        # Land exactly on the output time rather than a rounding error short of it.
+        t_next = jnp.where(h_eff >= remaining, t_target, t + h_eff)
+        factor = jnp.clip(0.9 * jnp.where(err_norm > 0, err_norm, 1e-10) ** -0.2, 0.2, 5.0)
+        y = jnp.where(accept, y_new, y)
+        t = jnp.where(accept, t_next, t)
+        h = jnp.maximum(h_eff * factor, h_min)
+        return y, t, h, n + 1, n_acc + accept, stalled
+
+    zero = jnp.zeros((), jnp.int32)
+    carry = (state.position, state.time, state.dt, zero, zero, jnp.zeros((), bool))
+    y, t, h, n, n_acc, stalled = jax.lax.while_loop(cond, body, carry)
+    converged = (t >= t_target) & ~stalled & jnp.all(jnp.isfinite(y))
+    return FlowState(y, t, h), FlowInfo(n, n_acc, converged)
+
+
+def _flow_tolerances(theta0, rtol, atol):
+    """Floor the tolerances at about 100 machine epsilons of theta0's dtype."""
+    eps = float(jnp.finfo(theta0.dtype).eps)
+    scale = float(jnp.max(jnp.abs(theta0))) if theta0.size and not _v.is_traced(theta0) else 1.0
+    return max(rtol, 100 * eps), max(atol, 100 * eps * scale)
+
+
+def gradient_flow_kernel(grad_fn: GradFn, *, rtol: float = 1e-10, atol: float = 1e-12,
+                         max_steps: int = 100_000) -> Kernel:
+    r"""Gradient flow :math:`\dot\theta = -\nabla E(\theta)` by adaptive Dormand–Prince 5(4), as an
+    ``(init, step)`` pair whose step advances the flow to a requested time.
+
+    Args:
+      grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
+      rtol, atol: relative and absolute error tolerances per Runge–Kutta step, > 0 (raised to about 100
+        machine epsilons of the state's dtype, below which they cannot be met).
+      max_steps: the most Runge–Kutta attempts one call of ``step`` may make, >= 1.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(theta0) -> FlowState`` (time 0) and
+      ``step(state, t_target) -> (FlowState, FlowInfo)``; check ``info.converged``.
+
+    Raises:
+      TypeError: ``grad_fn`` not callable, a tolerance not a number, ``max_steps`` not an integer.
+      ValueError: tolerances not > 0, ``max_steps`` < 1; (from ``init``) ``grad_fn`` output shape differs.
+    """
+    _v.callable_("grad_fn", grad_fn)
+    rtol = _v.positive_float("rtol", rtol)
+    atol = _v.positive_float("atol", atol)
+    max_steps = _v.count("max_steps", max_steps, minimum=1)
+
+    def init(theta0) -> FlowState:
+        theta0 = _v.float_array("theta0", theta0)
+        _check_grad_fn(grad_fn, theta0)
+        return FlowState(theta0, jnp.zeros((), theta0.dtype), jnp.asarray(1e-3, theta0.dtype))
+
+    def step(state: FlowState, t_target) -> tuple[FlowState, FlowInfo]:
+        r, a = _flow_tolerances(state.position, rtol, atol)
+        return _flow_step(state, t_target, grad_fn=grad_fn, rtol=r, atol=a, max_steps=max_steps)
+
+    return Kernel(init, step)
+
+
 @partial(jax.jit, static_argnames=("grad_fn", "n_points", "max_steps"))
 def _flow(grad_fn, theta0, t_max, rtol, atol, n_points, max_steps):
     dtype = theta0.dtype
-    f = lambda y: -grad_fn(y).astype(dtype)  # noqa: E731
     t_out = jnp.linspace(0.0, t_max, n_points, dtype=dtype)
-    h_min = 16 * jnp.finfo(dtype).eps * t_max
+    h0 = jnp.asarray(t_max / (8 * (n_points - 1)), dtype)
 
-    def advance(carry, t_target):
-        y, t, h = carry
+    def advance(state, t_target):
+        state, info = _flow_step(state, t_target, grad_fn=grad_fn, rtol=rtol, atol=atol, max_steps=max_steps)
+        return state, (state.position, info)
 
-        def cond(state):
-            y, t, h, n = state
-            return (t < t_target) & (n < max_steps)
-
-        def body(state):
-            y, t, h, n = state
-            remaining = t_target - t
-            h_eff = jnp.minimum(h, remaining)
-            y_new, err = _dopri_step(f, y, h_eff)
-            scale = atol + rtol * jnp.maximum(jnp.abs(y), jnp.abs(y_new))
-            err_norm = jnp.sqrt(jnp.mean((err / scale) ** 2))
-            accept = (err_norm <= 1.0) | (h_eff <= h_min)
-            # Land exactly on the output time rather than a rounding error short of it.
-            t_next = jnp.where(h_eff >= remaining, t_target, t + h_eff)
-            factor = jnp.clip(0.9 * jnp.where(err_norm > 0, err_norm, 1e-10) ** -0.2, 0.2, 5.0)
-            y = jnp.where(accept, y_new, y)
-            t = jnp.where(accept, t_next, t)
-            h = jnp.maximum(h_eff * factor, h_min)
-            return y, t, h, n + 1
-
-        y, t, h, _ = jax.lax.while_loop(cond, body, (y, t, h, 0))
-        return (y, t, h), y
-
-    h0 = jnp.maximum(t_max / (8 * (n_points - 1)), h_min)
-    _, ys = jax.lax.scan(advance, (theta0, jnp.zeros((), dtype), h0), t_out[1:])
-    return t_out, jnp.concatenate([theta0[None], ys], axis=0)
+    _, (ys, infos) = jax.lax.scan(advance, FlowState(theta0, jnp.zeros((), dtype), h0), t_out[1:])
+    return t_out, jnp.concatenate([theta0[None], ys], axis=0), infos
 
 
 def gradient_flow(
@@ -175,13 +302,17 @@ def gradient_flow(
     n_points: int,
     rtol: float = 1e-10,
     atol: float = 1e-12,
+    max_steps: int = 100_000,
 ) -> tuple[jax.Array, jax.Array]:
     r"""Integrate gradient flow :math:`\dot\theta = -\nabla E(\theta)` accurately.
 
-    An adaptive Dormand–Prince 5(4) Runge–Kutta integrator, so the trajectory is the continuous-time
-    flow to within the tolerances, not another discretisation like gradient descent. With the default
-    tolerances in float64, the error on a quadratic landscape is below 1e-8 relative to the scale of
-    ``theta0``. In float32 the tolerances are raised to about 100 machine epsilons.
+    An adaptive Dormand–Prince 5(4) Runge–Kutta integrator (:func:`gradient_flow_kernel`), so the
+    trajectory is the continuous-time flow to within the tolerances, not another discretisation like
+    gradient descent. With the default tolerances in float64, the error on a quadratic landscape is
+    below 1e-8 relative to the scale of ``theta0``. In float32 the tolerances are raised to about 100
+    machine epsilons. An explicit method needs steps shorter than about 3/(largest curvature): a very
+    stiff landscape exhausts ``max_steps``, and then this function raises instead of returning a state
+    that is not the flow's.
 
     Args:
       grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
@@ -189,27 +320,43 @@ def gradient_flow(
       t_max: final time > 0 (in units where the learning rate is the time step of GD).
       n_points: number of output times >= 2, evenly spaced from 0 to ``t_max``.
       rtol, atol: relative and absolute error tolerances per step, > 0.
+      max_steps: the most Runge–Kutta attempts between two output times, >= 1.
 
     Returns:
       ``(t, theta)`` with ``t``: float[n_points], ``t[0] = 0``, ``t[-1] = t_max``, and
-      ``theta``: float[n_points, ...] the flow at those times (``theta[0] = theta0``).
+      ``theta``: float[n_points, ...] the flow at those times (``theta[0] = theta0``). Under ``jit`` or
+      ``vmap``, where it cannot raise, the rows after a failed interval are NaN.
 
     Raises:
-      ValueError: non-positive ``t_max``, ``rtol`` or ``atol``; ``n_points`` < 2 or not an integer;
+      ConvergenceError: an interval needed more than ``max_steps`` attempts, the step size fell to rounding
+        level without meeting the tolerance, or the state became non-finite.
+      ValueError: non-positive ``t_max``, ``rtol`` or ``atol``; ``n_points`` < 2; ``max_steps`` < 1;
         ``grad_fn`` output shape differing from ``theta0``'s.
-      TypeError: ``grad_fn`` not callable, ``theta0`` not numeric.
+      TypeError: ``grad_fn`` not callable, ``theta0`` not numeric, counts not integers.
     """
     t_max = _v.positive_float("t_max", t_max)
     n_points = _v.count("n_points", n_points, minimum=2)
     rtol = _v.positive_float("rtol", rtol)
     atol = _v.positive_float("atol", atol)
+    max_steps = _v.count("max_steps", max_steps, minimum=1)
     theta0 = _v.float_array("theta0", theta0)
     _check_grad_fn(grad_fn, theta0)
-    eps = float(jnp.finfo(theta0.dtype).eps)
-    rtol = max(rtol, 100 * eps)
-    atol = max(atol, 100 * eps * float(jnp.max(jnp.abs(theta0))) if theta0.size else atol)
-    as_dtype = lambda x: jnp.asarray(x, theta0.dtype)  # noqa: E731
-    return _flow(grad_fn, theta0, as_dtype(t_max), as_dtype(rtol), as_dtype(atol), n_points, 1_000_000)
+    rtol, atol = _flow_tolerances(theta0, rtol, atol)
+    t, theta, info = _flow(grad_fn, theta0, t_max, rtol, atol, n_points, max_steps)
+    ok = jnp.concatenate([jnp.ones(1, bool), jnp.cumprod(info.converged).astype(bool)])
+    theta = jnp.where(ok.reshape((-1,) + (1,) * theta0.ndim), theta, jnp.nan)
+
+    def message():
+        first = int(np.argmin(np.asarray(info.converged)))
+        return (
+            f"gradient_flow did not reach t = {float(t[first + 1]):.6g}: {int(info.n_steps[first])} Runge-Kutta "
+            f"attempts ({int(info.n_accepted[first])} accepted) with max_steps={max_steps}. The landscape is "
+            "probably stiff (curvature times the time interval very large) or the flow blows up; raise max_steps, "
+            "loosen rtol/atol, shorten t_max, or use gradient_descent with a stable learning rate instead"
+        )
+
+    require_converged(info.converged, message)
+    return t, theta
 
 
 def smoothness_constant(hessian) -> float:
@@ -229,35 +376,13 @@ def smoothness_constant(hessian) -> float:
       ValueError: not a square 2-D matrix, empty, not finite, or not symmetric (beyond round-off).
       TypeError: not numeric.
     """
-    h = np.asarray(_v.float_array("hessian", hessian), dtype=np.float64)
-    if h.ndim != 2 or h.shape[0] != h.shape[1]:
-        raise ValueError(f"hessian must be a square 2-D matrix [n, n], got shape {h.shape}")
-    if h.shape[0] == 0:
-        raise ValueError("hessian must have at least one row, got shape (0, 0)")
-    if not np.all(np.isfinite(h)):
-        raise ValueError("hessian must be finite, got inf or nan entries")
-    asym = float(np.max(np.abs(h - h.T)))
-    scale = float(np.max(np.abs(h)))
-    if asym > 1e-5 * scale + 1e-12:
-        raise ValueError(
-            f"hessian must be symmetric, got max |H - H^T| = {asym:.3g} for entries of size "
-            f"{scale:.3g}; a Hessian of a smooth scalar function is always symmetric"
-        )
+    h = np.asarray(_v.square_matrix("hessian", hessian, symmetric=True,
+                                    hint="; a Hessian of a smooth scalar function is always symmetric"), np.float64)
     return float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (h + h.T)))))
 
 
 def _scalar_fn_check(name: str, fn, theta: jax.Array) -> None:
-    _v.callable_(name, fn)
-    try:
-        out = jax.eval_shape(fn, jax.ShapeDtypeStruct(theta.shape, theta.dtype))
-    except Exception as err:
-        raise ValueError(
-            f"{name} could not be evaluated on an array of shape {theta.shape}: {type(err).__name__}: {err}"
-        ) from err
-    if getattr(out, "shape", None) != ():
-        raise ValueError(
-            f"{name} must return a scalar, got output of shape {getattr(out, 'shape', type(out).__name__)}"
-        )
+    _v.output_shape(name, fn, theta, expected=())
 
 
 def hessian_spectrum(fn: Callable[[jax.Array], jax.Array], theta) -> jax.Array:
@@ -307,18 +432,13 @@ def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
       TypeError: not numeric.
     """
     tol = _v.positive_float("tol", tol, allow_zero=True)
-    h = np.asarray(_v.float_array("hessian", hessian), dtype=np.float64)
-    if h.ndim == 2 and h.shape[0] == h.shape[1] and h.shape[0] > 0:
-        if not np.all(np.isfinite(h)):
-            raise ValueError("hessian must be finite, got inf or nan entries")
-        scale = float(np.max(np.abs(h)))
-        if float(np.max(np.abs(h - h.T))) > 1e-6 * scale + 1e-12:
-            raise ValueError("hessian must be symmetric (a Hessian of a smooth function always is)")
+    h = _v.float_array("hessian", hessian)
+    if h.ndim == 2:
+        h = np.asarray(_v.square_matrix("hessian", h, symmetric=True,
+                                        hint="; a Hessian of a smooth function always is"), np.float64)
         eigs = np.linalg.eigvalsh(0.5 * (h + h.T))
     elif h.ndim == 1 and h.size > 0:
-        if not np.all(np.isfinite(h)):
-            raise ValueError("hessian eigenvalues must be finite, got inf or nan")
-        eigs = h
+        eigs = _v.numpy_array("hessian eigenvalues", h, ndim=1)
     else:
         raise ValueError(
             f"hessian must be a square matrix [n, n] or a vector of its n eigenvalues, got shape {h.shape}"
@@ -333,13 +453,49 @@ def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
     return "saddle", index
 
 
+@partial(jax.jit, static_argnames=("fn",))
+def _newton_step(state: DescentState, fn) -> tuple[DescentState, DescentInfo]:
+    theta = state.position
+    grad = jax.grad(fn)(theta)
+    return DescentState(theta - jnp.linalg.solve(jax.hessian(fn)(theta), grad)), DescentInfo(jnp.linalg.norm(grad))
+
+
+def newton_kernel(fn: Callable[[jax.Array], jax.Array]) -> Kernel:
+    r"""Newton's iteration on :math:`\nabla f = 0`, :math:`\theta \leftarrow \theta - H(\theta)^{-1}\nabla f(\theta)`,
+    as an ``(init, step)`` pair.
+
+    Args:
+      fn: scalar function of a flat parameter vector.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(theta0) -> DescentState`` and
+      ``step(state) -> (DescentState, DescentInfo)``; ``info.grad_norm`` is taken before the step.
+
+    Raises:
+      TypeError: ``fn`` not callable; (from ``init``) ``theta0`` not numeric.
+      ValueError: (from ``init``) ``theta0`` not a flat vector, ``fn`` not scalar on it.
+    """
+    _v.callable_("fn", fn)
+
+    def init(theta0) -> DescentState:
+        theta0 = _v.float_array("theta0", theta0)
+        if theta0.ndim != 1:
+            raise ValueError(f"theta0 must be a flat vector [n], got shape {theta0.shape}")
+        _scalar_fn_check("fn", fn, theta0)
+        return DescentState(theta0)
+
+    return Kernel(init, partial(_newton_step, fn=fn))
+
+
 def newton_critical_point(fn: Callable[[jax.Array], jax.Array], theta0, *, n_steps: int = 50) -> tuple[jax.Array, jax.Array]:
     r"""Newton's method on :math:`\nabla f = 0`, which converges to critical points of any index.
 
-    Gradient descent only finds minima; Newton's iteration
+    Gradient descent only finds minima; Newton's iteration (:func:`newton_kernel`)
     :math:`\theta \leftarrow \theta - H(\theta)^{-1}\nabla f(\theta)` is attracted to whichever
     critical point is near, saddles and maxima included, so many random starts sample all kinds.
-    The function is jit-compatible and can be ``jax.vmap``-ed over starting points.
+    The function is jit-compatible and can be ``jax.vmap``-ed over starting points. It does not raise
+    when a start fails to converge (from most random starts some do, by design): the returned gradient
+    norm is the convergence test, and the caller keeps the starts where it is small.
 
     Args:
       fn: scalar function of a flat parameter vector.
@@ -347,27 +503,22 @@ def newton_critical_point(fn: Callable[[jax.Array], jax.Array], theta0, *, n_ste
       n_steps: Newton iterations, >= 1.
 
     Returns:
-      ``(theta, grad_norm)``: the final point float[n] and :math:`\lVert\nabla f\rVert` there.
+      ``(theta, grad_norm)``: the final point float[n] and :math:`\lVert\nabla f\rVert` there, float[].
       A start that does not converge returns a large or non-finite ``grad_norm``: filter on it.
+
+    Raises:
+      ValueError: ``theta0`` not a flat vector, ``fn`` not scalar on it, ``n_steps`` < 1.
+      TypeError: ``fn`` not callable, ``theta0`` not numeric, ``n_steps`` not an integer.
     """
     n_steps = _v.count("n_steps", n_steps, minimum=1)
-    theta0 = _v.float_array("theta0", theta0)
-    if theta0.ndim != 1:
-        raise ValueError(f"theta0 must be a flat vector [n], got shape {theta0.shape}")
-    _scalar_fn_check("fn", fn, theta0)
-    return _newton(fn, theta0, n_steps)
+    kernel = newton_kernel(fn)
+    return _newton(fn, kernel.init(theta0).position, n_steps)
 
 
 @partial(jax.jit, static_argnames=("fn", "n_steps"))
 def _newton(fn, theta0, n_steps):
-    grad = jax.grad(fn)
-    hess = jax.hessian(fn)
-
-    def step(theta, _):
-        return theta - jnp.linalg.solve(hess(theta), grad(theta)), None
-
-    theta, _ = jax.lax.scan(step, theta0, None, length=n_steps)
-    return theta, jnp.linalg.norm(grad(theta))
+    state, _, _ = scan_kernel(partial(_newton_step, fn=fn), DescentState(theta0), n_steps, record=lambda s: None)
+    return state.position, jnp.linalg.norm(jax.grad(fn)(state.position))
 
 
 def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: float, max_distance: float = 1e3) -> float:
@@ -389,7 +540,9 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
       The width, a Python float (``inf`` if the function stays below ``level`` on one side).
 
     Raises:
-      ValueError: shapes differ, zero direction, ``fn(theta) >= level``.
+      ValueError: shapes differ, zero direction, ``fn(theta) >= level``, ``fn`` not scalar,
+        non-positive ``max_distance``.
+      TypeError: ``fn`` not callable, arrays not numeric, ``level`` not a number.
     """
     theta = _v.float_array("theta", theta)
     direction = _v.float_array("direction", direction)
@@ -399,10 +552,10 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
     if not norm > 0:
         raise ValueError("direction must be a non-zero vector")
     max_distance = _v.positive_float("max_distance", max_distance)
-    level = float(level)
+    level = _v.real("level", level)
     _scalar_fn_check("fn", fn, theta)
     u = direction / norm
-    line = jax.jit(lambda s: fn(theta + s * u))
+    line = lambda s: _along_line(fn, theta, u, jnp.asarray(s, theta.dtype))  # noqa: E731
     f0 = float(line(0.0))
     if not f0 < level:
         raise ValueError(f"level must exceed fn(theta) = {f0:.6g}, got {level:.6g}")
@@ -424,6 +577,11 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
     return side(1.0) + side(-1.0)
 
 
+@partial(jax.jit, static_argnames=("fn",))
+def _along_line(fn, theta, u, s):
+    return fn(theta + s * u)
+
+
 def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Array], jax.Array]:
     r"""A random smooth function on the torus :math:`[0, 2\pi)^n`, a test bed for critical points.
 
@@ -441,6 +599,10 @@ def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Ar
 
     Returns:
       ``fn(theta: float[n]) -> scalar``, jit- and vmap-compatible.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``n`` or ``k_max`` not integers.
+      ValueError: ``n`` or ``k_max`` < 1, or more than 200 000 Fourier modes.
     """
     _v.key(key)
     n = _v.count("n", n, minimum=1)
@@ -472,10 +634,12 @@ def unique_points(points, *, tol: float = 1e-6, period: float | None = None) -> 
 
     Returns:
       float[N_unique, n] the distinct points, in order of first appearance.
+
+    Raises:
+      ValueError: ``points`` not 2-D or not finite; ``tol`` or ``period`` not > 0.
+      TypeError: ``points`` not numeric.
     """
-    pts = np.asarray(_v.float_array("points", points), dtype=np.float64)
-    if pts.ndim != 2:
-        raise ValueError(f"points must be a 2-D array [N, n], got shape {pts.shape}")
+    pts = _v.numpy_array("points", points, ndim=2, nonempty=False)
     tol = _v.positive_float("tol", tol)
     if period is not None:
         period = _v.positive_float("period", period)

@@ -22,15 +22,20 @@ minibatch is B examples drawn independently and uniformly (with replacement), af
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import Kernel, scan_kernel
+from physml_helpers.landscape import _check_grad_fn
 
-__all__ = ["overdamped_langevin", "sgd", "minibatch_noise_covariance", "lyapunov_covariance"]
+__all__ = [
+    "LangevinState", "LangevinInfo", "overdamped_langevin_kernel", "overdamped_langevin",
+    "SGDInfo", "sgd_kernel", "sgd", "minibatch_noise_covariance", "lyapunov_covariance",
+]
 
 
 def _check_record(n_steps: int, record_every: int) -> int:
@@ -42,27 +47,79 @@ def _check_record(n_steps: int, record_every: int) -> int:
     return record_every
 
 
-def _run_recorded(step, key, x0, n_steps: int, record_every: int):
-    """Iterate ``step(x, key) -> (x, None)`` n_steps times with fresh keys, keeping x0 and every
-    record_every-th state: float[n_steps // record_every + 1, *x0.shape]. Traced inside a jit."""
+def _recorded_path(step, key, x0, n_steps: int, record_every: int):
+    """x0 and every record_every-th state of ``n_steps`` steps, float[n_steps // record_every + 1, *x0.shape].
+    Traced inside a jit."""
+    _, path, _ = scan_kernel(step, x0, n_steps, key, record_every=record_every, record=lambda s: s.position)
+    return jnp.concatenate([x0.position[None], path], axis=0)
 
-    def block(x, k):
-        x, _ = jax.lax.scan(step, x, jax.random.split(k, record_every))
-        return x, x
 
-    _, xs = jax.lax.scan(block, x0, jax.random.split(key, n_steps // record_every))
-    return jnp.concatenate([x0[None], xs], axis=0)
+# ---------------------------------------------------------------------------------------------------
+# Overdamped Langevin dynamics
+# ---------------------------------------------------------------------------------------------------
+
+
+class LangevinState(NamedTuple):
+    """State of :func:`overdamped_langevin_kernel` and :func:`sgd_kernel`: the current ``position``
+    (float[...], the shape of the starting point)."""
+
+    position: jax.Array
+
+
+class LangevinInfo(NamedTuple):
+    r"""What one step of :func:`overdamped_langevin_kernel` saw: ``grad_norm`` = :math:`\lVert\nabla V\rVert`
+    at the position the step started from (float[]); it grows without bound when ``dt`` is past the
+    stability limit of the deterministic part."""
+
+    grad_norm: jax.Array
+
+
+@partial(jax.jit, static_argnames=("grad_fn",))
+def _langevin_step(key, state: LangevinState, grad_fn, dt, temperature):
+    x = state.position
+    grad = grad_fn(x).astype(x.dtype)
+    noise = jax.random.normal(key, x.shape, x.dtype)
+    x = x - dt * grad + jnp.sqrt(2 * temperature * dt) * noise
+    return LangevinState(x), LangevinInfo(jnp.linalg.norm(grad))
+
+
+def overdamped_langevin_kernel(grad_fn: Callable, *, dt: float, temperature: float) -> Kernel:
+    r"""Euler–Maruyama for :math:`dx = -\nabla V\,dt + \sqrt{2T}\,dW` as an ``(init, step)`` pair.
+
+    Args:
+      grad_fn: callable returning :math:`\nabla V(x)`, same shape as ``x``.
+      dt: time step > 0; temperature: :math:`T \ge 0` (both traced: changing them does not recompile).
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(x0) -> LangevinState`` and
+      ``step(key, state) -> (LangevinState, LangevinInfo)``.
+
+    Raises:
+      TypeError: ``grad_fn`` not callable, ``dt`` or ``temperature`` not numbers; (from ``init``) ``x0``
+        not numeric.
+      ValueError: ``dt`` not > 0, ``temperature`` < 0; (from ``init``) ``grad_fn`` output shape differs
+        from ``x0``'s.
+    """
+    _v.callable_("grad_fn", grad_fn)
+    dt = _v.positive_float("dt", dt)
+    temperature = _v.positive_float("temperature", temperature, allow_zero=True)
+
+    def init(x0) -> LangevinState:
+        x0 = _v.float_array("x0", x0)
+        _check_grad_fn(grad_fn, x0, "x0")
+        return LangevinState(x0)
+
+    def step(key, state: LangevinState):
+        _v.key(key)
+        return _langevin_step(key, state, grad_fn=grad_fn, dt=dt, temperature=temperature)
+
+    return Kernel(init, step)
 
 
 @partial(jax.jit, static_argnames=("grad_fn", "n_steps", "record_every"))
 def _langevin(key, grad_fn, x0, dt, temperature, n_steps, record_every):
-    scale = jnp.sqrt(2 * temperature * dt)
-
-    def step(x, k):
-        noise = jax.random.normal(k, x.shape, x.dtype)
-        return x - dt * grad_fn(x).astype(x.dtype) + scale * noise, None
-
-    return _run_recorded(step, key, x0, n_steps, record_every)
+    step = partial(_langevin_step, grad_fn=grad_fn, dt=dt, temperature=temperature)
+    return _recorded_path(step, key, LangevinState(x0), n_steps, record_every)
 
 
 def overdamped_langevin(
@@ -70,7 +127,8 @@ def overdamped_langevin(
 ) -> jax.Array:
     r"""Euler–Maruyama for overdamped Langevin dynamics, :math:`x \leftarrow x - \nabla V(x)\,dt + \sqrt{2T\,dt}\,\xi`.
 
-    On a harmonic well :math:`V = \tfrac12 k x^2` the discrete chain is stationary with variance
+    Runs :func:`overdamped_langevin_kernel` in one ``lax.scan``. On a harmonic well
+    :math:`V = \tfrac12 k x^2` the discrete chain is stationary with variance
     :math:`T / (k(1 - k\,dt/2))`, which tends to the Boltzmann value :math:`T/k` as :math:`dt \to 0`.
 
     Args:
@@ -87,23 +145,25 @@ def overdamped_langevin(
       (all ``n_steps + 1`` states with the default ``record_every=1``).
 
     Raises:
-      ValueError: non-positive ``dt``, negative ``temperature``, bad counts, ``grad_fn`` output
-        shape differing from ``x0``'s.
-      TypeError: ``key`` not a JAX key, ``grad_fn`` not callable.
+      ValueError: non-positive ``dt``, negative ``temperature``, negative counts, ``n_steps`` not a
+        multiple of ``record_every``, ``grad_fn`` output shape differing from ``x0``'s.
+      TypeError: ``key`` not a typed JAX key, ``grad_fn`` not callable, counts not integers.
     """
-    from physml_helpers.landscape import _check_grad_fn
-
     _v.key(key)
     dt = _v.positive_float("dt", dt)
     temperature = _v.positive_float("temperature", temperature, allow_zero=True)
     n_steps = _v.count("n_steps", n_steps)
     record_every = _check_record(n_steps, record_every) if n_steps else 1
     x0 = _v.float_array("x0", x0)
-    _check_grad_fn(grad_fn, x0)
+    _check_grad_fn(grad_fn, x0, "x0")
     if n_steps == 0:
         return x0[None]
-    as_x = lambda v: jnp.asarray(v, x0.dtype)  # noqa: E731
-    return _langevin(key, grad_fn, x0, as_x(dt), as_x(temperature), n_steps, record_every)
+    return _langevin(key, grad_fn, x0, dt, temperature, n_steps, record_every)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Minibatch SGD
+# ---------------------------------------------------------------------------------------------------
 
 
 def _as_data(data) -> tuple[tuple[jax.Array, ...], int, bool]:
@@ -113,6 +173,8 @@ def _as_data(data) -> tuple[tuple[jax.Array, ...], int, bool]:
         raise ValueError("data must be an array or a non-empty tuple of arrays, got an empty tuple")
     out = []
     for i, a in enumerate(arrays):
+        if isinstance(a, (str, bytes)):
+            raise TypeError(f"data[{i}] must be array-like, got {type(a).__name__}")
         try:
             a = jnp.asarray(a)
         except TypeError as err:
@@ -126,34 +188,80 @@ def _as_data(data) -> tuple[tuple[jax.Array, ...], int, bool]:
             raise ValueError(
                 f"all data arrays must have the same number of examples; data[0] has {m}, data[{i}] has {a.shape[0]}"
             )
+    if m == 0:
+        raise ValueError("data must hold at least one example, got 0")
     return tuple(out), m, single
 
 
 def _check_loss(loss_fn, params, data, single, batch_size):
-    _v.callable_("loss_fn", loss_fn)
     batch = tuple(jax.ShapeDtypeStruct((batch_size, *a.shape[1:]), a.dtype) for a in data)
-    try:
-        out = jax.eval_shape(loss_fn, jax.ShapeDtypeStruct(params.shape, params.dtype), batch[0] if single else batch)
-    except Exception as err:
-        raise ValueError(
-            f"loss_fn(params, batch) could not be evaluated with params of shape {params.shape} and a batch "
-            f"of {batch_size} examples: {type(err).__name__}: {err}"
-        ) from err
-    if getattr(out, "shape", None) != ():
-        raise ValueError(f"loss_fn must return a scalar (the mean loss over the batch), got shape {out.shape}")
+    _v.output_shape("loss_fn", loss_fn, params, batch[0] if single else batch, expected=(),
+                    what=" (the mean loss over the batch)")
+
+
+def _check_params(params):
+    params = _v.float_array("params", params)
+    if params.ndim != 1:
+        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    return params
+
+
+class SGDInfo(NamedTuple):
+    """What one step of :func:`sgd_kernel` saw, at the position it started from: the minibatch ``loss``
+    (float[]) and the norm of the minibatch gradient ``grad_norm`` (float[])."""
+
+    loss: jax.Array
+    grad_norm: jax.Array
+
+
+@partial(jax.jit, static_argnames=("loss_fn", "single", "batch_size"))
+def _sgd_step(key, state: LangevinState, loss_fn, data, lr, single, batch_size):
+    w = state.position
+    idx = jax.random.randint(key, (batch_size,), 0, data[0].shape[0])  # with replacement: O(B) per step
+    batch = tuple(a[idx] for a in data)
+    loss, grad = jax.value_and_grad(loss_fn)(w, batch[0] if single else batch)
+    grad = grad.astype(w.dtype)
+    return LangevinState(w - lr * grad), SGDInfo(loss, jnp.linalg.norm(grad))
+
+
+def sgd_kernel(loss_fn: Callable, data: Any, *, lr: float, batch_size: int) -> Kernel:
+    r"""Minibatch SGD :math:`w \leftarrow w - \alpha\nabla L^{\mu}(w)` as an ``(init, step)`` pair.
+
+    Args:
+      loss_fn: ``loss_fn(params, batch) -> scalar``, the mean loss over the batch's examples.
+      data: an array float[M, ...] or a tuple of such arrays (for example ``(x, y)``).
+      lr: learning rate :math:`\alpha > 0` (traced); batch_size: B >= 1.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(params) -> LangevinState`` (``params`` float[n]) and
+      ``step(key, state) -> (LangevinState, SGDInfo)``; each step draws B examples uniformly, with replacement.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, ``data`` not array-like, ``batch_size`` not an integer.
+      ValueError: bad ``lr`` or ``batch_size``, mismatched data arrays; (from ``init``) ``params`` not a
+        flat vector or ``loss_fn`` not scalar on a batch.
+    """
+    _v.callable_("loss_fn", loss_fn)
+    lr = _v.positive_float("lr", lr)
+    batch_size = _v.count("batch_size", batch_size, minimum=1)
+    arrays, _, single = _as_data(data)
+
+    def init(params) -> LangevinState:
+        params = _check_params(params)
+        _check_loss(loss_fn, params, arrays, single, batch_size)
+        return LangevinState(params)
+
+    def step(key, state: LangevinState):
+        _v.key(key)
+        return _sgd_step(key, state, loss_fn=loss_fn, data=arrays, lr=lr, single=single, batch_size=batch_size)
+
+    return Kernel(init, step)
 
 
 @partial(jax.jit, static_argnames=("loss_fn", "single", "batch_size", "n_steps", "record_every"))
 def _sgd(key, loss_fn, params, data, lr, single, batch_size, n_steps, record_every):
-    grad = jax.grad(loss_fn)
-    m = data[0].shape[0]
-
-    def step(w, k):
-        idx = jax.random.randint(k, (batch_size,), 0, m)  # with replacement: O(B) per step
-        batch = tuple(a[idx] for a in data)
-        return w - lr * grad(w, batch[0] if single else batch).astype(w.dtype), None
-
-    return _run_recorded(step, key, params, n_steps, record_every)
+    step = partial(_sgd_step, loss_fn=loss_fn, data=data, lr=lr, single=single, batch_size=batch_size)
+    return _recorded_path(step, key, LangevinState(params), n_steps, record_every)
 
 
 def sgd(
@@ -169,10 +277,11 @@ def sgd(
 ) -> jax.Array:
     r"""Minibatch stochastic gradient descent, :math:`w \leftarrow w - \alpha\nabla L^{\mu}(w)`.
 
-    At every step a fresh minibatch :math:`\mu` of ``batch_size`` examples is drawn independently
-    and uniformly from the M examples (with replacement), independently of earlier steps, so the
-    iterates form a Markov chain: the setting of the Langevin analysis. Epoch-wise shuffling
-    without replacement has slightly smaller noise, by the factor (M - B)/(M - 1).
+    Runs :func:`sgd_kernel` in one ``lax.scan``. At every step a fresh minibatch :math:`\mu` of
+    ``batch_size`` examples is drawn independently and uniformly from the M examples (with replacement),
+    independently of earlier steps, so the iterates form a Markov chain: the setting of the Langevin
+    analysis. Epoch-wise shuffling without replacement has slightly smaller noise, by the factor
+    (M - B)/(M - 1).
 
     Args:
       key: JAX random key.
@@ -190,21 +299,20 @@ def sgd(
     Raises:
       ValueError: bad learning rate or counts, ``params`` not a flat vector,
         mismatched data arrays, a ``loss_fn`` that fails on a batch or is not scalar.
-      TypeError: ``key`` not a JAX key, ``loss_fn`` not callable.
+      TypeError: ``key`` not a typed JAX key, ``loss_fn`` not callable, counts not integers.
     """
     _v.key(key)
+    _v.callable_("loss_fn", loss_fn)
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps)
     record_every = _check_record(n_steps, record_every) if n_steps else 1
-    params = _v.float_array("params", params)
-    if params.ndim != 1:
-        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    params = _check_params(params)
     arrays, m, single = _as_data(data)
     batch_size = _v.count("batch_size", batch_size, minimum=1)
     _check_loss(loss_fn, params, arrays, single, batch_size)
     if n_steps == 0:
         return params[None]
-    return _sgd(key, loss_fn, params, arrays, jnp.asarray(lr, params.dtype), single, batch_size, n_steps, record_every)
+    return _sgd(key, loss_fn, params, arrays, lr, single, batch_size, n_steps, record_every)
 
 
 def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_size: int) -> jax.Array:
@@ -231,16 +339,16 @@ def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_si
 
     Raises:
       ValueError: as for :func:`sgd`, and M < 2.
+      TypeError: ``loss_fn`` not callable, ``data`` not array-like, ``batch_size`` not an integer.
     """
-    params = _v.float_array("params", params)
-    if params.ndim != 1:
-        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    _v.callable_("loss_fn", loss_fn)
+    params = _check_params(params)
     arrays, m, single = _as_data(data)
     if m < 2:
         raise ValueError(f"data must hold at least 2 examples to have a covariance, got {m}")
     batch_size = _v.count("batch_size", batch_size, minimum=1)
     _check_loss(loss_fn, params, arrays, single, 1)
-    return _noise_cov(loss_fn, params, arrays, single, jnp.asarray(1.0 / batch_size, params.dtype))
+    return _noise_cov(loss_fn, params, arrays, single, 1.0 / batch_size)
 
 
 @partial(jax.jit, static_argnames=("loss_fn", "single"))
@@ -278,16 +386,13 @@ def lyapunov_covariance(hessian, noise_covariance, *, lr: float) -> jax.Array:
     Raises:
       ValueError: shapes that are not matching square matrices, asymmetric input, or a Hessian with
         an eigenvalue outside :math:`(0, 2/\alpha)` (no stationary state exists).
+      TypeError: inputs not numeric, ``lr`` not a number.
     """
     lr = _v.positive_float("lr", lr)
-    h = _v.float_array("hessian", hessian)
-    c = _v.float_array("noise_covariance", noise_covariance)
-    for name, a in (("hessian", h), ("noise_covariance", c)):
-        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
-            raise ValueError(f"{name} must be a square matrix [n, n], got shape {a.shape}")
-        scale = float(jnp.max(jnp.abs(a)))
-        if float(jnp.max(jnp.abs(a - a.T))) > 1e-8 * scale + 1e-14:
-            raise ValueError(f"{name} must be symmetric")
+    h = _v.square_matrix("hessian", hessian, symmetric=True)
+    c = _v.square_matrix("noise_covariance", noise_covariance, symmetric=True)
+    if h.dtype != c.dtype:
+        raise TypeError(f"hessian and noise_covariance must have one dtype, got {h.dtype} and {c.dtype}")
     if h.shape != c.shape:
         raise ValueError(f"hessian and noise_covariance must have the same shape, got {h.shape} and {c.shape}")
     eigs, u = jnp.linalg.eigh(0.5 * (h + h.T))

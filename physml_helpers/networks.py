@@ -7,12 +7,15 @@ later chapters reuse the same pieces. Parameters are a list of ``(W, b)`` pairs;
 
 from __future__ import annotations
 
+from typing import Any, Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import Kernel, scan_kernel
 
-__all__ = ["init_mlp", "mlp", "mse_loss", "adam_scan"]
+__all__ = ["init_mlp", "mlp", "mse_loss", "AdamState", "AdamInfo", "adam_kernel", "adam_scan"]
 
 
 def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array, jax.Array]]:
@@ -27,13 +30,15 @@ def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array
       ``[(W_1, b_1), ...]`` with ``W_l``: float[n_{l-1}, n_l] and ``b_l``: float[n_l].
 
     Raises:
-      ValueError: fewer than two sizes, or a size that is not a positive integer.
+      TypeError: ``key`` not a typed JAX key, a size not an integer, ``dtype`` not floating.
+      ValueError: fewer than two sizes, or a size < 1.
     """
-    sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else []
+    _v.key(key)
+    sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) and hasattr(layer_sizes, "__iter__") else []
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes must list at least an input and an output width, got {layer_sizes!r}")
     sizes = [_v.count(f"layer_sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
-    dtype = jnp.result_type(float) if dtype is None else dtype
+    dtype = _v.float_dtype("dtype", dtype)
     params = []
     for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
         w = jax.random.normal(k, (n_in, n_out), dtype) / jnp.sqrt(jnp.asarray(n_in, dtype))
@@ -41,16 +46,31 @@ def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array
     return params
 
 
+def _check_inputs(params, x):
+    """Static checks (valid under jit and vmap): x is [..., n_in] for the first layer's width."""
+    if not isinstance(params, (list, tuple)) or not params:
+        raise TypeError(f"params must be the list of (W, b) pairs from init_mlp, got {type(params).__name__}")
+    n_in = params[0][0].shape[0]
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) < 1 or shape[-1] != n_in:
+        raise ValueError(f"x must have shape [..., n_in={n_in}] (the last axis holds the inputs), got {shape}")
+
+
 def mlp(params, x: jax.Array) -> jax.Array:
     r"""Apply the network: tanh on hidden layers, linear output.
 
     Args:
       params: list of ``(W, b)`` pairs from :func:`init_mlp`.
-      x: float[batch, n_in] inputs.
+      x: float[..., n_in] inputs (any leading batch shape, or none).
 
     Returns:
-      float[batch, n_out] outputs.
+      float[..., n_out] outputs.
+
+    Raises:
+      TypeError: ``params`` not a list of pairs.
+      ValueError: ``x`` whose last axis is not n_in (a static check, made under ``jit`` too).
     """
+    _check_inputs(params, x)
     for w, b in params[:-1]:
         x = jnp.tanh(x @ w + b)
     w, b = params[-1]
@@ -66,37 +86,100 @@ def mse_loss(params, x: jax.Array, y: jax.Array) -> jax.Array:
 
     Returns:
       float[] the loss.
+
+    Raises:
+      ValueError: ``y`` not of the network output's shape [n, n_out] (for example ``[n]`` instead of
+        ``[n, 1]``, which would broadcast to an [n, n] residual and a wrong loss).
     """
-    residual = mlp(params, x) - y
+    out = mlp(params, x)
+    if getattr(y, "shape", None) != out.shape:
+        raise ValueError(
+            f"y must have the shape of the network's output {out.shape}, got {getattr(y, 'shape', None)}; "
+            "for one output use y[:, None]"
+        )
+    residual = out - y
     return 0.5 * jnp.mean(jnp.sum(residual**2, axis=-1))
 
 
+class AdamState(NamedTuple):
+    """State of :func:`adam_kernel`: the ``params`` (any pytree), optax's ``opt_state`` and the step
+    ``count`` (int32[])."""
+
+    params: Any
+    opt_state: Any
+    count: jax.Array
+
+
+class AdamInfo(NamedTuple):
+    """What one Adam step saw at the parameters it started from: the ``loss`` (float[]), the global
+    ``grad_norm`` (float[]) and ``aux`` (the loss function's auxiliary output, or None)."""
+
+    loss: jax.Array
+    grad_norm: jax.Array
+    aux: Any
+
+
+def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False) -> Kernel:
+    r"""Full-batch Adam with a cosine-decaying step (from ``lr`` to 0 over ``n_steps``) as an ``(init, step)``
+    pair. Traceable: build and run it inside :func:`jax.jit` (``lr`` may be traced, ``n_steps`` is static).
+
+    Args:
+      loss_fn: ``params -> loss`` (a scalar), or ``params -> (loss, aux)`` with ``has_aux=True``.
+      lr: peak learning rate of the cosine schedule (a number or a traced scalar).
+      n_steps: the length of the schedule, >= 1.
+      has_aux: whether ``loss_fn`` also returns auxiliary values.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(params) -> AdamState`` and
+      ``step(state) -> (AdamState, AdamInfo)``.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer, ``has_aux`` not a bool.
+      ValueError: ``n_steps`` < 1.
+    """
+    import optax
+
+    _v.callable_("loss_fn", loss_fn)
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    has_aux = _v.boolean("has_aux", has_aux)
+    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
+
+    def init(params) -> AdamState:
+        return AdamState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
+
+    def step(state: AdamState):
+        value, grads = jax.value_and_grad(loss_fn, has_aux=has_aux)(state.params)
+        loss, aux = value if has_aux else (value, None)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        info = AdamInfo(loss, optax.global_norm(grads), aux)
+        return AdamState(optax.apply_updates(state.params, updates), opt_state, state.count + 1), info
+
+    return Kernel(init, step)
+
+
 def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False):
-    r"""Minimize ``loss_fn(params)`` by full-batch Adam with a cosine-decaying step, as one ``lax.scan``.
+    r"""Minimize ``loss_fn(params)`` by full-batch Adam with a cosine-decaying step, as one ``lax.scan``
+    over :func:`adam_kernel`.
 
     Meant to be called inside :func:`jax.jit` (``n_steps`` must then be static); later chapters' training
-    helpers are thin wrappers around it.
+    helpers are thin wrappers around it. It does not raise on a diverged loss (it may be traced); the
+    wrappers check the returned history.
 
     Args:
       loss_fn: ``params -> loss`` (a scalar), or ``params -> (loss, aux)`` with ``has_aux=True``.
       params: initial parameters (any pytree).
       lr: peak learning rate of the cosine schedule (a number or a traced scalar).
-      n_steps: number of Adam steps.
+      n_steps: number of Adam steps, >= 1.
       has_aux: whether ``loss_fn`` also returns auxiliary values, recorded at every step.
 
     Returns:
-      ``(params, history)``: the final parameters and, per step, the loss (or ``aux`` when ``has_aux``).
+      ``(params, history)``: the final parameters and, per step, the loss float[n_steps] (or ``aux``,
+      stacked over steps, when ``has_aux``), evaluated before that step's update.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer.
+      ValueError: ``n_steps`` < 1.
     """
-    import optax
-
-    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
-
-    def step(carry, _):
-        p, state = carry
-        (value, grads) = jax.value_and_grad(loss_fn, has_aux=has_aux)(p)
-        record = value[1] if has_aux else value
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), record
-
-    (params, _), history = jax.lax.scan(step, (params, optimizer.init(params)), None, length=n_steps)
-    return params, history
+    kernel = adam_kernel(loss_fn, lr=lr, n_steps=n_steps, has_aux=has_aux)
+    state, _, infos = scan_kernel(kernel.step, kernel.init(params), n_steps, record=lambda s: None)
+    return state.params, (infos.aux if has_aux else infos.loss)

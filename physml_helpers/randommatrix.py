@@ -34,15 +34,6 @@ __all__ = [
 _MAX_EXACT_N = 10  # beyond this the moment matrices lose too many digits in float64
 
 
-def _dtype(dtype):
-    if dtype is None:
-        return jnp.result_type(float)
-    dtype = jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
-    return dtype
-
-
 def goe_matrices(key, n: int, n_samples: int, *, dtype=None) -> jax.Array:
     r"""Sample GOE matrices :math:`H = (A + A^\top)/\sqrt 2`.
 
@@ -62,7 +53,7 @@ def goe_matrices(key, n: int, n_samples: int, *, dtype=None) -> jax.Array:
     _v.key(key)
     n = _v.count("n", n, minimum=1)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
-    a = jax.random.normal(key, (n_samples, n, n), _dtype(dtype))
+    a = jax.random.normal(key, (n_samples, n, n), _v.float_dtype("dtype", dtype))
     return (a + jnp.swapaxes(a, -1, -2)) / jnp.sqrt(jnp.asarray(2.0, a.dtype))
 
 
@@ -120,7 +111,7 @@ def sign_definite_count(key, n: int, n_samples: int, *, chunk: int = 200_000, dt
             f"n_samples must be a multiple of chunk={chunk}, got n_samples={n_samples}; "
             "round n_samples or pass a chunk that divides it"
         )
-    probe = jnp.zeros((), _dtype(dtype))
+    probe = jnp.zeros((), _v.float_dtype("dtype", dtype))
     return int(_count_chunks(key, n, chunk, n_samples // chunk, probe))
 
 

@@ -17,13 +17,13 @@ wavefunction manifold: :math:`\theta \leftarrow \theta - \eta\,(S + \lambda I)^{
 :math:`F = \partial E / 2`.
 
 Samples come from Metropolis chains run in parallel (``vmap`` over chains, ``lax.scan`` over moves), kept
-from one step to the next. The pieces follow the ``(init, step)`` pattern with the random key carried in
-the state.
+from one step to the next. The sampler and the optimizer are ``(init, step)`` pairs
+(:func:`metropolis_kernel`, :func:`vmc`; see :class:`~physml_helpers.Kernel`) whose steps take the random
+key as their first argument.
 """
 
 from __future__ import annotations
 
-import functools
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import Kernel, require_finite_history, scan_kernel
 from physml_helpers.quantum import configurations
 
 __all__ = [
@@ -41,8 +42,11 @@ __all__ = [
     "heisenberg_local_energy",
     "marshall_sign",
     "SamplerState",
+    "MetropolisInfo",
+    "metropolis_kernel",
     "metropolis",
     "VMCState",
+    "VMCInfo",
     "vmc",
     "sample_local_energies",
     "exact_statistics",
@@ -69,13 +73,17 @@ def init_rbm(key, n_sites: int, *, alpha: int = 1, scale: float = 0.01, dtype=No
       dtype: floating dtype (default: JAX's default float).
 
     Returns:
-      ``{"a": [n_sites], "b": [alpha * n_sites], "W": [alpha * n_sites, n_sites]}``.
+      ``{"a": float[n_sites], "b": float[alpha * n_sites], "W": float[alpha * n_sites, n_sites]}``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: ``n_sites`` or ``alpha`` < 1, ``scale`` < 0.
     """
     _v.key(key)
     n = _v.count("n_sites", n_sites, minimum=1)
     alpha = _v.count("alpha", alpha, minimum=1)
     scale = _v.positive_float("scale", scale, allow_zero=True)
-    dtype = dtype or jnp.result_type(float)
+    dtype = _v.float_dtype("dtype", dtype)
     m = alpha * n
     ka, kb, kw = jax.random.split(key, 3)
     return {
@@ -91,13 +99,32 @@ def _log_cosh(x):
     return ax + jnp.log1p(jnp.exp(-2 * ax)) - jnp.log(2.0)
 
 
+def _configuration(name: str, s, n_sites: int | None = None):
+    """Static checks (valid under jit and vmap) that ``s`` is one configuration [n_sites]."""
+    shape = getattr(s, "shape", None)
+    if shape is None or len(shape) != 1 or (n_sites is not None and shape[0] != n_sites):
+        want = f"[{n_sites}]" if n_sites is not None else "[n_sites]"
+        raise ValueError(f"{name} must be one configuration of shape {want}, got shape {shape}; vmap over a batch")
+
+
 def rbm_log_psi(params: dict, s) -> jax.Array:
     r"""RBM log-amplitude with the hidden spins summed out.
 
     .. math:: \ln\psi(s) = \sum_i a_i s_i + \sum_j \ln\cosh\Big(b_j + \sum_i W_{ji}s_i\Big)
 
-    (up to the constant :math:`M\ln 2`). ``s`` has shape ``[n_sites]``; vmap it for a batch.
+    (up to the constant :math:`M\ln 2`).
+
+    Args:
+      params: ``{"a": [n], "b": [M], "W": [M, n]}`` from :func:`init_rbm`.
+      s: float[n] one configuration of ±1 (vmap it for a batch).
+
+    Returns:
+      float[] :math:`\ln\psi(s)`, in the parameters' dtype.
+
+    Raises:
+      ValueError: ``s`` not a single configuration with one entry per visible spin (a static check).
     """
+    _configuration("s", s, params["a"].shape[0])
     return jnp.dot(params["a"], s) + jnp.sum(_log_cosh(params["b"] + params["W"] @ s))
 
 
@@ -117,15 +144,40 @@ def tfim_local_energy(log_psi: Callable, params, s, *, h: float, J: float = 1.0)
 
     .. math:: E_{\rm loc}(s) = -J\sum_i s_is_{i+1} - h\sum_i \frac{\psi(s^{(i)})}{\psi(s)},
 
-    with :math:`s^{(i)}` the configuration with spin ``i`` flipped. ``s``: shape ``[n_sites]``.
+    with :math:`s^{(i)}` the configuration with spin ``i`` flipped.
+
+    Args:
+      log_psi: ``log_psi(params, s)`` for one configuration.
+      params: the wavefunction's parameters.
+      s: float[n_sites] one configuration of ±1.
+      h: transverse field; J: Ising coupling (numbers or traced scalars).
+
+    Returns:
+      float[] the local energy.
+
+    Raises:
+      ValueError: ``s`` not one configuration (a static check, made under ``jit``/``vmap`` too).
     """
+    _configuration("s", s)
     diagonal = -J * jnp.sum(s * jnp.roll(s, -1))
     flipped = jax.vmap(log_psi, in_axes=(None, 0))(params, _single_flips(s))
     return diagonal - h * jnp.sum(jnp.exp(flipped - log_psi(params, s)))
 
 
 def marshall_sign(s) -> jax.Array:
-    r"""Marshall's sign :math:`(-1)^{N_\uparrow(B)}`, :math:`N_\uparrow(B)` the up spins on odd sites."""
+    r"""Marshall's sign :math:`(-1)^{N_\uparrow(B)}`, :math:`N_\uparrow(B)` the number of up spins on odd sites.
+
+    Args:
+      s: float[..., n_sites] configurations of ±1 (any batch shape).
+
+    Returns:
+      int32[...] the sign, ±1, per configuration.
+
+    Raises:
+      ValueError: ``s`` has no site axis (a scalar).
+    """
+    if getattr(s, "ndim", 0) < 1:
+        raise ValueError(f"s must have a last axis of sites, got {s!r}")
     up_on_odd = jnp.sum((s[..., 1::2] > 0).astype(jnp.int32), axis=-1)
     return 1 - 2 * (up_on_odd % 2)
 
@@ -138,10 +190,32 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
 
     with :math:`s^{(i,i+1)}` the configuration with spins ``i`` and ``i+1`` exchanged. With
     ``marshall=True`` the true amplitude is :math:`\text{marshall\_sign}(s)\,\psi(s)` with
-    :math:`\psi > 0`; an exchange across a bond of an even chain changes the Marshall sign, so
-    :math:`\sigma = -1`. With ``marshall=False``, :math:`\sigma = +1`.
+    :math:`\psi > 0`; an exchange across a bond of an even ring changes the Marshall sign, so
+    :math:`\sigma = -1`. On an odd ring the bond from site :math:`N-1` to site 0 joins two even sites
+    and the rule fails, so ``marshall=True`` needs an even number of sites. With ``marshall=False``,
+    :math:`\sigma = +1`.
+
+    Args:
+      log_psi: ``log_psi(params, s)`` for one configuration.
+      params: the wavefunction's parameters.
+      s: float[n_sites] one configuration of ±1.
+      J: exchange coupling; marshall: whether ``log_psi`` is the log-modulus of a Marshall-signed state.
+
+    Returns:
+      float[] the local energy.
+
+    Raises:
+      ValueError: ``s`` not one configuration, or ``marshall=True`` on an odd ring (static checks).
+      TypeError: ``marshall`` not a bool.
     """
+    _configuration("s", s)
+    marshall = _v.boolean("marshall", marshall)
     n = s.shape[-1]
+    if marshall and n % 2:
+        raise ValueError(
+            f"marshall=True needs an even number of sites (Marshall's sign rule holds on a bipartite ring), "
+            f"got n_sites={n}; use marshall=False, or an even chain"
+        )
     right = jnp.roll(s, -1)
     diagonal = 0.25 * J * jnp.sum(s * right)
     swap = jnp.eye(n, dtype=s.dtype) + jnp.roll(jnp.eye(n, dtype=s.dtype), 1, axis=1)  # rows: sites i, i+1
@@ -158,90 +232,163 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
 
 
 class SamplerState(NamedTuple):
-    """Persistent Metropolis chains: ``configs`` ``[n_chains, n_sites]``, their ``log_psi`` ``[n_chains]``,
-    the number of ``accepted`` moves per chain since the last reset, and the random ``key``."""
+    """Persistent Metropolis chains: ``configs`` float[n_chains, n_sites] of ±1 and their ``log_psi``
+    float[n_chains]."""
 
     configs: jax.Array
     log_psi: jax.Array
-    accepted: jax.Array
-    key: jax.Array
 
 
-def metropolis(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "flip"):
-    r"""Metropolis sampling of :math:`|\psi_\theta(s)|^2` with local moves, as an ``(init, sweep)`` pair.
+class MetropolisInfo(NamedTuple):
+    """What one Metropolis sweep did: ``acceptance`` (float[]), the fraction of proposed moves accepted,
+    over all chains."""
+
+    acceptance: jax.Array
+
+
+def _params_dtype(params):
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves:
+        raise ValueError("params must contain at least one array")
+    return leaves[0].dtype
+
+
+@partial(jax.jit, static_argnames=("log_psi", "n_sites", "n_chains", "move"))
+def _sampler_init(key, params, log_psi, n_sites, n_chains, move):
+    dtype = _params_dtype(params)
+    if move == "flip":
+        configs = jax.random.choice(key, jnp.array([-1.0, 1.0], dtype), (n_chains, n_sites))
+    else:
+        base = jnp.where(jnp.arange(n_sites) % 2 == 0, 1.0, -1.0).astype(dtype)
+        configs = jax.vmap(lambda k: jax.random.permutation(k, base))(jax.random.split(key, n_chains))
+    return SamplerState(configs, jax.vmap(log_psi, in_axes=(None, 0))(params, configs))
+
+
+def _propose(site, configs, move):
+    n = configs.shape[1]
+    mask = jax.nn.one_hot(site, n, dtype=configs.dtype)
+    if move == "exchange":
+        right_site = (site + 1) % n
+        mask = mask + jax.nn.one_hot(right_site, n, dtype=configs.dtype)
+        left = jnp.take_along_axis(configs, site[:, None], axis=1)[:, 0]
+        right = jnp.take_along_axis(configs, right_site[:, None], axis=1)[:, 0]
+        valid = left != right  # exchanging parallel spins changes nothing: reject it outright
+    else:
+        valid = jnp.ones(configs.shape[0], bool)
+    return configs * (1 - 2 * mask), valid
+
+
+@partial(jax.jit, static_argnames=("log_psi", "move"))
+def _sampler_step(key, state: SamplerState, params, log_psi, move):
+    """One sweep: n_sites proposed moves in every chain."""
+    batched = jax.vmap(log_psi, in_axes=(None, 0))
+    n_chains, n = state.configs.shape
+
+    def one_move(carry, randomness):
+        configs, logp, accepted = carry
+        site, log_u = randomness
+        proposal, valid = _propose(site, configs, move)
+        logp_new = batched(params, proposal)
+        accept = valid & (log_u < 2 * (logp_new - logp))
+        configs = jnp.where(accept[:, None], proposal, configs)
+        logp = jnp.where(accept, logp_new, logp)
+        return (configs, logp, accepted + jnp.sum(accept, dtype=jnp.int32)), None
+
+    k_site, k_acc = jax.random.split(key)
+    # the sweep's random numbers drawn at once (cheaper than a key split per move)
+    sites = jax.random.randint(k_site, (n, n_chains), 0, n)
+    log_u = jnp.log(jax.random.uniform(k_acc, (n, n_chains), dtype=state.log_psi.dtype))
+    carry = (state.configs, state.log_psi, jnp.zeros((), jnp.int32))
+    (configs, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
+    acceptance = accepted.astype(state.log_psi.dtype) / (n * n_chains)
+    return SamplerState(configs, logp), MetropolisInfo(acceptance)
+
+
+@partial(jax.jit, static_argnames=("log_psi", "move", "n_sweeps"))
+def _sweeps(key, state, params, log_psi, move, n_sweeps):
+    step = partial(_sampler_step, params=params, log_psi=log_psi, move=move)
+    state, _, infos = scan_kernel(step, state, n_sweeps, key, record=lambda s: None)
+    return state, infos
+
+
+def _check_sampler(log_psi, n_sites, n_chains, move):
+    _v.callable_("log_psi", log_psi)
+    n = _v.count("n_sites", n_sites, minimum=2)
+    n_chains = _v.count("n_chains", n_chains, minimum=1)
+    move = _v.choice("move", move, ("flip", "exchange"))
+    if move == "exchange" and n % 2:
+        raise ValueError(f"move='exchange' starts chains at zero magnetization and needs an even n_sites, got {n}")
+    return n, n_chains, move
+
+
+def _check_log_psi(log_psi, params, n_sites):
+    dtype = _params_dtype(params)
+    _v.output_shape("log_psi", log_psi, params, jax.ShapeDtypeStruct((n_sites,), dtype), expected=(),
+                    what=" (log_psi(params, s) for one configuration s of shape [n_sites])")
+
+
+def metropolis_kernel(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "flip") -> Kernel:
+    r"""Metropolis sampling of :math:`|\psi_\theta(s)|^2` with local moves, as an ``(init, step)`` pair.
+
+    One step is a sweep: ``n_sites`` proposed moves in every chain, accepted with probability
+    :math:`\min(1, |\psi(s')/\psi(s)|^2)`.
 
     Args:
       log_psi: ``log_psi(params, s)`` for one configuration.
-      n_sites: number of spins.
-      n_chains: number of parallel chains.
+      n_sites: number of spins, >= 2.
+      n_chains: number of parallel chains, >= 1.
       move: ``"flip"`` (flip one random spin) or ``"exchange"`` (swap a random nearest-neighbour pair;
         conserves the magnetization, for the Heisenberg chain, where chains start at zero magnetization).
 
     Returns:
-      ``init(key, params) -> SamplerState`` (random starts) and
-      ``sweep(state, params, n_sweeps) -> SamplerState``, where a sweep is ``n_sites`` proposed moves in
-      every chain; ``n_sweeps`` is static. Both are jitted.
+      :class:`~physml_helpers.Kernel` with ``init(key, params) -> SamplerState`` (random starts) and
+      ``step(key, state, params) -> (SamplerState, MetropolisInfo)``.
+
+    Raises:
+      TypeError: ``log_psi`` not callable, sizes not integers.
+      ValueError: ``n_sites`` < 2, ``n_chains`` < 1, an unknown ``move``, ``"exchange"`` with odd
+        ``n_sites``; (from ``init``) ``log_psi`` not scalar on a configuration.
     """
-    _v.callable_("log_psi", log_psi)
-    n = _v.count("n_sites", n_sites, minimum=2)
-    n_chains = _v.count("n_chains", n_chains, minimum=1)
-    if move not in ("flip", "exchange"):
-        raise ValueError(f"move must be 'flip' or 'exchange', got {move!r}")
-    if move == "exchange" and n % 2:
-        raise ValueError(f"move='exchange' starts chains at zero magnetization and needs an even n_sites, got {n}")
-    return _metropolis(log_psi, n, n_chains, move)
+    n, n_chains, move = _check_sampler(log_psi, n_sites, n_chains, move)
 
-
-@functools.lru_cache(maxsize=32)
-def _metropolis(log_psi: Callable, n: int, n_chains: int, move: str):
-    """The jitted pair for validated arguments; cached, so that asking again reuses the compilation."""
-    batched = jax.vmap(log_psi, in_axes=(None, 0))
-
-    @jax.jit
     def init(key, params) -> SamplerState:
-        key, sub = jax.random.split(key)
-        dtype = jax.tree_util.tree_leaves(params)[0].dtype
-        if move == "flip":
-            configs = jax.random.choice(sub, jnp.array([-1.0, 1.0], dtype), (n_chains, n))
-        else:
-            base = jnp.where(jnp.arange(n) % 2 == 0, 1.0, -1.0).astype(dtype)
-            configs = jax.vmap(lambda k: jax.random.permutation(k, base))(jax.random.split(sub, n_chains))
-        return SamplerState(configs, batched(params, configs), jnp.zeros(n_chains, jnp.int32), key)
+        _v.key(key)
+        _check_log_psi(log_psi, params, n)
+        return _sampler_init(key, params, log_psi=log_psi, n_sites=n, n_chains=n_chains, move=move)
 
-    def _propose(site, configs):
-        mask = jax.nn.one_hot(site, n, dtype=configs.dtype)
-        if move == "exchange":
-            right_site = (site + 1) % n
-            mask = mask + jax.nn.one_hot(right_site, n, dtype=configs.dtype)
-            left = jnp.take_along_axis(configs, site[:, None], axis=1)[:, 0]
-            right = jnp.take_along_axis(configs, right_site[:, None], axis=1)[:, 0]
-            valid = left != right  # exchanging parallel spins changes nothing: reject it outright
-        else:
-            valid = jnp.ones(configs.shape[0], bool)
-        return configs * (1 - 2 * mask), valid
+    def step(key, state: SamplerState, params):
+        _v.key(key)
+        return _sampler_step(key, state, params, log_psi=log_psi, move=move)
 
-    @partial(jax.jit, static_argnames="n_sweeps")
-    def sweep(state: SamplerState, params, n_sweeps: int = 1) -> SamplerState:
-        def one_move(carry, randomness):
-            configs, logp, accepted = carry
-            site, log_u = randomness
-            proposal, valid = _propose(site, configs)
-            logp_new = batched(params, proposal)
-            accept = valid & (log_u < 2 * (logp_new - logp))
-            configs = jnp.where(accept[:, None], proposal, configs)
-            logp = jnp.where(accept, logp_new, logp)
-            return (configs, logp, accepted + accept), None
+    return Kernel(init, step)
 
-        key, k_site, k_acc = jax.random.split(state.key, 3)
-        n_moves = n_sweeps * n
-        # all random numbers of the sweeps drawn at once (cheaper than a key split per move)
-        sites = jax.random.randint(k_site, (n_moves, n_chains), 0, n)
-        log_u = jnp.log(jax.random.uniform(k_acc, (n_moves, n_chains), dtype=state.log_psi.dtype))
-        carry = (state.configs, state.log_psi, state.accepted)
-        (configs, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
-        return SamplerState(configs, logp, accepted, key)
 
-    return init, sweep
+def metropolis(key, log_psi: Callable, params, n_sites: int, *, n_chains: int, n_sweeps: int, move: str = "flip"):
+    r"""Metropolis sampling of :math:`|\psi_\theta(s)|^2`: ``n_chains`` chains from random starts, run for
+    ``n_sweeps`` sweeps of :func:`metropolis_kernel` in one ``lax.scan``.
+
+    Args:
+      key: JAX random key.
+      log_psi: ``log_psi(params, s)`` for one configuration.
+      params: the wavefunction's parameters.
+      n_sites: number of spins, >= 2.
+      n_chains: number of parallel chains, >= 1.
+      n_sweeps: number of sweeps, >= 1.
+      move: ``"flip"`` or ``"exchange"`` (see :func:`metropolis_kernel`).
+
+    Returns:
+      ``(state, info)``: the final :class:`SamplerState` (``configs`` float[n_chains, n_sites], ``log_psi``
+      float[n_chains]) and the :class:`MetropolisInfo` of every sweep (``acceptance`` float[n_sweeps]).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``log_psi`` not callable, sizes not integers.
+      ValueError: bad sizes or ``move`` (as for :func:`metropolis_kernel`), ``n_sweeps`` < 1.
+    """
+    kernel = metropolis_kernel(log_psi, n_sites, n_chains=n_chains, move=move)
+    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
+    k_init, k_run = jax.random.split(key)
+    state = kernel.init(k_init, params)
+    return _sweeps(k_run, state, params, log_psi=log_psi, move=move, n_sweeps=n_sweeps)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -250,16 +397,53 @@ def _metropolis(log_psi: Callable, n: int, n_chains: int, move: str):
 
 
 class VMCState(NamedTuple):
-    """Parameters, persistent sampler chains and the step counter."""
+    """Parameters (a pytree), the persistent sampler chains (:class:`SamplerState`) and the step counter
+    (int32[])."""
 
     params: Any
     sampler: SamplerState
     step: jax.Array
 
 
+class VMCInfo(NamedTuple):
+    """What one VMC step measured on the samples it used (before its update): the ``energy`` estimate,
+    its standard ``error`` (independent chains), the local-energy ``variance``, and the Metropolis
+    ``acceptance`` during the step's sweeps; all float[]."""
+
+    energy: jax.Array
+    error: jax.Array
+    variance: jax.Array
+    acceptance: jax.Array
+
+
 def _flatten(tree):
     leaves = jax.tree_util.tree_leaves(tree)
     return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
+
+
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "move", "sweeps_per_step", "sr"))
+def _vmc_step(key, state: VMCState, couplings, log_psi, local_energy, move, sweeps_per_step, sr, lr, diag_shift):
+    params = state.params
+    sampler, infos = _sweeps(key, state.sampler, params, log_psi=log_psi, move=move, n_sweeps=sweeps_per_step)
+    s = sampler.configs
+    n_chains = s.shape[0]
+    e_loc = jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(s)
+    energy = jnp.mean(e_loc)
+    o = _flatten(jax.vmap(jax.grad(log_psi), in_axes=(None, 0))(params, s))  # [n_chains, n_params]
+    oc = o - jnp.mean(o, axis=0)
+    force = oc.T @ (e_loc - energy) / n_chains  # half the energy gradient
+    if sr:
+        s_matrix = oc.T @ oc / n_chains
+        shifted = s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=o.dtype)
+        update = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(shifted), force)
+    else:
+        update = force
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    sizes = [leaf.size for leaf in leaves]
+    pieces = jnp.split(update, np.cumsum(sizes)[:-1])
+    new_leaves = [leaf - lr * piece.reshape(leaf.shape) for leaf, piece in zip(leaves, pieces)]
+    info = VMCInfo(energy, jnp.std(e_loc) / jnp.sqrt(n_chains), jnp.var(e_loc), jnp.mean(infos.acceptance))
+    return VMCState(jax.tree_util.tree_unflatten(treedef, new_leaves), sampler, state.step + 1), info
 
 
 def vmc(
@@ -274,7 +458,7 @@ def vmc(
     n_thermalize: int = 20,
     move: str = "flip",
     sr: bool = True,
-):
+) -> Kernel:
     r"""Variational Monte Carlo as an ``(init, step)`` pair.
 
     Args:
@@ -284,64 +468,45 @@ def vmc(
         fields); couplings bound with ``functools.partial`` are fixed instead.
       n_sites: number of spins.
       n_chains: parallel Metropolis chains; each step uses one sample per chain.
-      lr: learning rate :math:`\eta`.
-      diag_shift: :math:`\lambda`, added to the diagonal of :math:`S` (regularises the solve).
-      sweeps_per_step: Metropolis sweeps between steps.
-      n_thermalize: sweeps run by ``init`` before the first step.
-      move: Metropolis move, ``"flip"`` or ``"exchange"`` (see :func:`metropolis`).
+      lr: learning rate :math:`\eta`, > 0.
+      diag_shift: :math:`\lambda` >= 0, added to the diagonal of :math:`S` (regularises the solve).
+      sweeps_per_step: Metropolis sweeps between steps, >= 1.
+      n_thermalize: sweeps run by ``init`` before the first step, >= 0.
+      move: Metropolis move, ``"flip"`` or ``"exchange"`` (see :func:`metropolis_kernel`).
       sr: stochastic reconfiguration if True, plain gradient descent if False.
 
     Returns:
-      ``init(key, params) -> VMCState`` and ``step(state, **couplings) -> (state, info)`` (jitted), where ``info`` has
-      the energy estimate ``"energy"`` on the samples used for the update (before the update), its
-      standard error ``"error"`` (independent chains), the local-energy ``"variance"`` and the Metropolis
-      ``"acceptance"`` rate during the step.
+      :class:`~physml_helpers.Kernel` with ``init(key, params) -> VMCState`` (random starts, thermalized)
+      and ``step(key, state, **couplings) -> (VMCState, VMCInfo)`` (jitted).
+
+    Raises:
+      TypeError: callables not callable, sizes not integers, ``sr`` not a bool; (from ``step``) ``key``
+        not a typed JAX key.
+      ValueError: bad sizes, ``lr`` <= 0, ``diag_shift`` < 0, an unknown ``move``; (from ``init``)
+        ``log_psi`` not scalar on a configuration.
     """
     _v.callable_("local_energy", local_energy)
     lr = _v.positive_float("lr", lr)
     diag_shift = _v.positive_float("diag_shift", diag_shift, allow_zero=True)
     sweeps_per_step = _v.count("sweeps_per_step", sweeps_per_step, minimum=1)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=0)
-    sampler_init, sweep = metropolis(log_psi, n_sites, n_chains=n_chains, move=move)
-    grad_batch = jax.vmap(jax.grad(log_psi), in_axes=(None, 0))
+    sr = _v.boolean("sr", sr)
+    sampler = metropolis_kernel(log_psi, n_sites, n_chains=n_chains, move=move)
 
     def init(key, params) -> VMCState:
         _v.key(key)
-        sampler = sampler_init(key, params)
+        k_init, k_therm = jax.random.split(key)
+        chains = sampler.init(k_init, params)
         if n_thermalize:
-            sampler = sweep(sampler, params, n_thermalize)
-        return VMCState(params, sampler, jnp.zeros((), jnp.int32))
+            chains, _ = _sweeps(k_therm, chains, params, log_psi=log_psi, move=move, n_sweeps=n_thermalize)
+        return VMCState(params, chains, jnp.zeros((), jnp.int32))
 
-    @jax.jit
-    def step(state: VMCState, **couplings):
-        params = state.params
-        sampler = sweep(state.sampler._replace(accepted=jnp.zeros_like(state.sampler.accepted)), params, sweeps_per_step)
-        s = sampler.configs
-        e_loc = jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(s)
-        energy = jnp.mean(e_loc)
-        o_tree = grad_batch(params, s)
-        o = _flatten(o_tree)  # [n_chains, n_params]
-        oc = o - jnp.mean(o, axis=0)
-        force = oc.T @ (e_loc - energy) / n_chains  # half the energy gradient
-        if sr:
-            s_matrix = oc.T @ oc / n_chains
-            shifted = s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=o.dtype)
-            update = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(shifted), force)
-        else:
-            update = force
-        leaves, treedef = jax.tree_util.tree_flatten(params)
-        sizes = [leaf.size for leaf in leaves]
-        pieces = jnp.split(update, np.cumsum(sizes)[:-1])
-        new_leaves = [leaf - lr * piece.reshape(leaf.shape) for leaf, piece in zip(leaves, pieces)]
-        info = {
-            "energy": energy,
-            "error": jnp.std(e_loc) / jnp.sqrt(n_chains),
-            "variance": jnp.var(e_loc),
-            "acceptance": jnp.mean(sampler.accepted) / (sweeps_per_step * n_sites),
-        }
-        return VMCState(jax.tree_util.tree_unflatten(treedef, new_leaves), sampler, state.step + 1), info
+    def step(key, state: VMCState, **couplings):
+        _v.key(key)
+        return _vmc_step(key, state, couplings, log_psi=log_psi, local_energy=local_energy, move=move,
+                         sweeps_per_step=sweeps_per_step, sr=sr, lr=lr, diag_shift=diag_shift)
 
-    return init, step
+    return Kernel(init, step)
 
 
 def sample_local_energies(
@@ -350,17 +515,30 @@ def sample_local_energies(
 ):
     r"""Fresh, independent samples of :math:`|\psi|^2` and their local energies, for a final estimate.
 
-    Runs ``n_chains`` independent Metropolis chains for ``n_thermalize`` sweeps and keeps the last
-    configuration of each. The energy estimate is ``e_loc.mean()`` with standard error
+    Runs ``n_chains`` independent Metropolis chains (:func:`metropolis`) for ``n_thermalize`` sweeps and
+    keeps the last configuration of each. The energy estimate is ``e_loc.mean()`` with standard error
     ``e_loc.std() / sqrt(n_chains)`` (the chains are independent).
 
+    Args:
+      key: JAX random key.
+      log_psi: ``log_psi(params, s)``; local_energy: ``local_energy(log_psi, params, s)`` for one configuration.
+      params: the wavefunction's parameters.
+      n_sites: number of spins, >= 2.
+      n_chains: number of independent samples, >= 1.
+      n_thermalize: sweeps per chain, >= 1.
+      move: ``"flip"`` or ``"exchange"``.
+
     Returns:
-      ``(configs, e_loc)`` of shapes ``[n_chains, n_sites]`` and ``[n_chains]``.
+      ``(configs, e_loc)`` of shapes float[n_chains, n_sites] and float[n_chains].
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, callables not callable, sizes not integers.
+      ValueError: bad sizes or ``move``; ``local_energy`` not scalar on a configuration.
     """
-    _v.key(key)
+    _v.callable_("local_energy", local_energy)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
-    init, sweep = metropolis(log_psi, n_sites, n_chains=n_chains, move=move)
-    state = sweep(init(key, params), params, n_thermalize)
+    state, _ = metropolis(key, log_psi, params, n_sites, n_chains=n_chains, n_sweeps=n_thermalize, move=move)
+    _v.output_shape("local_energy", lambda s: local_energy(log_psi, params, s), state.configs[0], expected=())
     return state.configs, _batched_local_energy(log_psi, local_energy, params, state.configs)
 
 
@@ -375,8 +553,30 @@ def _batched_local_energy(log_psi, local_energy, params, configs):
 
 
 def log_psi_vector(log_psi: Callable, params, n_sites: int) -> jax.Array:
-    r""":math:`\ln\psi(s)` for all :math:`2^n` configurations, in the basis order of :mod:`physml_helpers.quantum`."""
-    s = jnp.asarray(configurations(n_sites), dtype=jax.tree_util.tree_leaves(params)[0].dtype)
+    r""":math:`\ln\psi(s)` for all :math:`2^n` configurations, in the basis order of :mod:`physml_helpers.quantum`.
+
+    Args:
+      log_psi: ``log_psi(params, s)`` for one configuration.
+      params: the wavefunction's parameters (their dtype sets the configurations' dtype).
+      n_sites: number of spins, 1 <= n_sites <= 24.
+
+    Returns:
+      float[2**n_sites] the log-amplitudes.
+
+    Raises:
+      TypeError: ``log_psi`` not callable, ``n_sites`` not an integer.
+      ValueError: ``n_sites`` out of range, ``log_psi`` not scalar on a configuration.
+    """
+    n = _v.count("n_sites", n_sites, minimum=1)
+    _v.callable_("log_psi", log_psi)
+    dtype = _params_dtype(params)
+    if not _v.is_traced(jax.tree_util.tree_leaves(params)[0]):
+        _check_log_psi(log_psi, params, n)
+    return _log_psi_all(log_psi, params, jnp.asarray(configurations(n), dtype=dtype))
+
+
+@partial(jax.jit, static_argnums=0)
+def _log_psi_all(log_psi, params, s):
     return jax.vmap(log_psi, in_axes=(None, 0))(params, s)
 
 
@@ -386,19 +586,32 @@ def exact_statistics(
 ) -> dict:
     r"""Exact expectations under :math:`|\psi|^2` by summing over all :math:`2^n` configurations.
 
-    With ``magnetization`` given, the sum runs over the configurations with :math:`\sum_i s_i` equal to it
-    only (the states a magnetization-conserving sampler visits; ``"probabilities"`` then has one entry per
-    such configuration, in basis order). With ``gradients=False`` only the energy, variance and
-    probabilities are computed (the force and ``S`` cost :math:`O(2^n n_\theta^2)`).
+    Args:
+      log_psi: ``log_psi(params, s)``; local_energy: ``local_energy(log_psi, params, s)``, for one configuration.
+      params: the wavefunction's parameters.
+      n_sites: number of spins, 2 <= n_sites <= 20.
+      magnetization: if given, the sum runs over the configurations with :math:`\sum_i s_i` equal to it
+        only (the states a magnetization-conserving sampler visits).
+      gradients: if False, only the energy, variance and probabilities are computed (the force and
+        ``S`` cost :math:`O(2^n n_\theta^2)`).
 
-    Returns a dict with ``"energy"`` (:math:`\sum_s p(s)E_{\rm loc}(s)`), ``"variance"`` of the local
-    energy, ``"force"`` (:math:`F_k = \langle O_k E_{\rm loc}\rangle - \langle O_k\rangle\langle E_{\rm loc}\rangle`,
-    flattened over the parameter leaves), ``"S"`` (the quantum geometric tensor) and ``"probabilities"``
-    ``[2**n]``. Feasible up to about 20 spins.
+    Returns:
+      A dict with ``"energy"`` (:math:`\sum_s p(s)E_{\rm loc}(s)`, float[]), ``"variance"`` of the local
+      energy (float[]), ``"force"`` (:math:`F_k = \langle O_k E_{\rm loc}\rangle - \langle O_k\rangle\langle
+      E_{\rm loc}\rangle`, flattened over the parameter leaves, float[n_params]), ``"S"`` (the quantum
+      geometric tensor, float[n_params, n_params]) and ``"probabilities"`` (float[n_configs], one entry per
+      configuration summed over, in basis order).
+
+    Raises:
+      TypeError: callables not callable, ``n_sites`` or ``magnetization`` not integers.
+      ValueError: ``n_sites`` out of range, a ``magnetization`` no configuration has.
     """
+    _v.callable_("log_psi", log_psi)
+    _v.callable_("local_energy", local_energy)
     n = _v.count("n_sites", n_sites, minimum=2)
     if n > 20:
         raise ValueError(f"n_sites must be <= 20 for exact sums over 2^n_sites configurations, got {n}")
+    gradients = _v.boolean("gradients", gradients)
     configs = configurations(n)
     if magnetization is not None:
         magnetization = _v.integer("magnetization", magnetization)
@@ -407,8 +620,8 @@ def exact_statistics(
             raise ValueError(
                 f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
             )
-    s = jnp.asarray(configs, dtype=jax.tree_util.tree_leaves(params)[0].dtype)
-    return _exact_sums(log_psi, local_energy, bool(gradients), params, s)
+    s = jnp.asarray(configs, dtype=_params_dtype(params))
+    return _exact_sums(log_psi, local_energy, gradients, params, s)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))
@@ -441,21 +654,34 @@ def born_samples(key, state, n_samples: int) -> jax.Array:
 
     Args:
       key: JAX random key.
-      state: state vector of shape ``[2**n]`` in the basis order of :mod:`physml_helpers.quantum`.
+      state: float[2**n] (or complex) state vector in the basis order of :mod:`physml_helpers.quantum`,
+        not necessarily normalized.
       n_samples: number of measurements, >= 1.
 
     Returns:
-      float array ``[n_samples, n]`` of ±1.
+      float[n_samples, n] of ±1, in the real dtype of ``state`` (float64 for a NumPy state under x64).
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``state`` not numeric, ``n_samples`` not an integer.
+      ValueError: ``state`` not a vector of length 2**n with n >= 1, zero or non-finite; ``n_samples`` < 1.
     """
     _v.key(key)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
-    state = np.asarray(state)
-    n = int(round(np.log2(state.size)))
-    if state.ndim != 1 or 2**n != state.size or n < 1:
-        raise ValueError(f"state must be a vector of length 2**n, got shape {state.shape}")
-    p = np.abs(state) ** 2
-    index = jax.random.choice(key, state.size, (n_samples,), p=jnp.asarray(p / p.sum()))
-    return jnp.asarray(configurations(n), dtype=jnp.result_type(float))[index]
+    try:
+        arr = jnp.asarray(state)
+    except TypeError:
+        raise TypeError(f"state must be a state vector (an array), got {type(state).__name__}") from None
+    n = int(round(np.log2(arr.size))) if arr.size else 0
+    if arr.ndim != 1 or n < 1 or 2**n != arr.size:
+        raise ValueError(f"state must be a vector of length 2**n with n >= 1, got shape {arr.shape}")
+    p = jnp.abs(arr) ** 2
+    if not jnp.issubdtype(p.dtype, jnp.floating):
+        p = p.astype(jnp.result_type(float))
+    total = float(jnp.sum(p))
+    if not (np.isfinite(total) and total > 0):
+        raise ValueError(f"state must be a finite, non-zero vector, got squared norm {total}")
+    index = jax.random.choice(key, arr.size, (n_samples,), p=p / total)
+    return jnp.asarray(configurations(n), dtype=p.dtype)[index]
 
 
 def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Array:
@@ -464,27 +690,70 @@ def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Arra
     .. math:: \mathcal L(\theta) = -\frac1M\sum_{m} 2\ln\psi_\theta(s_m) + \ln\sum_s \psi_\theta(s)^2,
 
     with the normalization :math:`Z_\theta` summed exactly over all :math:`2^n` configurations (small chains).
+    Traceable (it is the loss :func:`fit_tomography` differentiates).
+
+    Args:
+      log_psi: ``log_psi(params, s)`` for one configuration.
+      params: the wavefunction's parameters.
+      samples: float[M, n_sites] measured configurations of ±1.
+      n_sites: number of spins, 1 <= n_sites <= 20.
+
+    Returns:
+      float[] the mean negative log-likelihood.
+
+    Raises:
+      ValueError: ``samples`` not of shape [M, n_sites] (a static check), ``n_sites`` out of range.
+      TypeError: ``n_sites`` not an integer.
     """
-    log_z = jax.scipy.special.logsumexp(2 * log_psi_vector(log_psi, params, n_sites))
+    n = _v.count("n_sites", n_sites, minimum=1)
+    if n > 20:
+        raise ValueError(f"n_sites must be <= 20 (exact normalization over 2^n_sites), got {n}")
+    if getattr(samples, "ndim", None) != 2 or samples.shape[1] != n:
+        raise ValueError(f"samples must have shape [M, n_sites={n}], got {getattr(samples, 'shape', None)}")
+    s_all = jnp.asarray(configurations(n), dtype=_params_dtype(params))
+    log_z = jax.scipy.special.logsumexp(2 * jax.vmap(log_psi, in_axes=(None, 0))(params, s_all))
     return -2 * jnp.mean(jax.vmap(log_psi, in_axes=(None, 0))(params, samples)) + log_z
+
+
+@partial(jax.jit, static_argnames=("log_psi", "n_sites", "n_steps"))
+def _fit_tomography(log_psi, params, samples, n_sites, lr, n_steps):
+    import optax
+
+    optimizer = optax.adam(lr)
+
+    def body(carry, _):
+        p, opt_state = carry
+        value, grads = jax.value_and_grad(tomography_nll, argnums=1)(log_psi, p, samples, n_sites)
+        updates, opt_state = optimizer.update(grads, opt_state, p)
+        return (optax.apply_updates(p, updates), opt_state), value
+
+    (params, _), history = jax.lax.scan(body, (params, optimizer.init(params)), None, length=n_steps)
+    return params, history
 
 
 def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps: int = 500, lr: float = 0.02):
     r"""Maximum-likelihood tomography of a positive state: Adam on :func:`tomography_nll`, in one ``lax.scan``.
 
+    Compiled once per ``log_psi``, parameter and sample shapes and ``n_steps``: refitting with new samples or a
+    new learning rate reuses the compilation.
+
     Args:
       log_psi: ``log_psi(params, s)``.
       params: initial parameters.
-      samples: measured configurations ``[M, n_sites]`` (from :func:`born_samples`).
+      samples: float[M, n_sites] measured configurations (from :func:`born_samples`).
       n_sites: number of spins (at most 20: the normalization is an exact sum).
-      n_steps: full-batch Adam steps.
-      lr: Adam learning rate.
+      n_steps: full-batch Adam steps, >= 1.
+      lr: Adam learning rate, > 0.
 
     Returns:
-      ``(params, nll)``: the fitted parameters and the loss after each step, shape ``[n_steps]``.
-    """
-    import optax
+      ``(params, nll)``: the fitted parameters and the loss before each step, float[n_steps].
 
+    Raises:
+      ConvergenceError: the loss became non-finite (lower ``lr``).
+      TypeError: ``log_psi`` not callable, sizes not integers.
+      ValueError: ``n_sites`` out of range, ``samples`` not [M, n_sites], ``n_steps`` < 1, ``lr`` <= 0.
+    """
+    _v.callable_("log_psi", log_psi)
     n = _v.count("n_sites", n_sites, minimum=1)
     if n > 20:
         raise ValueError(f"n_sites must be <= 20 (exact normalization over 2^n_sites), got {n}")
@@ -493,18 +762,8 @@ def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps:
     samples = _v.float_array("samples", samples)
     if samples.ndim != 2 or samples.shape[1] != n:
         raise ValueError(f"samples must have shape [M, n_sites={n}], got {samples.shape}")
-    optimizer = optax.adam(lr)
-    loss = partial(tomography_nll, log_psi, samples=samples, n_sites=n)
-
-    def body(carry, _):
-        p, opt_state = carry
-        value, grads = jax.value_and_grad(lambda q: loss(q))(p)
-        updates, opt_state = optimizer.update(grads, opt_state, p)
-        return (optax.apply_updates(p, updates), opt_state), value
-
-    @jax.jit
-    def run(p):
-        (p, _), history = jax.lax.scan(body, (p, optimizer.init(p)), None, length=n_steps)
-        return p, history
-
-    return run(params)
+    samples = samples.astype(_params_dtype(params))
+    _check_log_psi(log_psi, params, n)
+    params, history = _fit_tomography(log_psi, params, samples, n, lr, n_steps)
+    require_finite_history("fit_tomography", history, lr)
+    return params, history

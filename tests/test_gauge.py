@@ -51,8 +51,9 @@ def test_local_action_change_matches_the_global_difference():
 
 @pytest.mark.parametrize("beta", [0.8, 2.0])
 def test_metropolis_average_plaquette_matches_the_exact_result(beta):
-    theta, plaquettes, acceptance = metropolis(jax.random.key(5), jnp.zeros((2, 8, 8)), beta=beta, n_sweeps=4000)
-    samples = np.asarray(plaquettes[500:])
+    state, info = metropolis(jax.random.key(5), jnp.zeros((2, 8, 8)), beta=beta, n_sweeps=4000)
+    theta, acceptance = state.theta, info.acceptance
+    samples = np.asarray(info.plaquette[500:])
     bins = samples.reshape(35, -1).mean(axis=1)  # 35 bins of 100 sweeps: longer than the autocorrelation time
     mean, error = bins.mean(), bins.std(ddof=1) / np.sqrt(len(bins))
     exact = i1(beta) / i0(beta)
@@ -72,6 +73,8 @@ def test_bad_inputs():
         metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=-1.0, n_sweeps=2)
     with pytest.raises(TypeError, match="key must be a JAX random key"):
         metropolis(0, jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2)
+    with pytest.raises(TypeError, match="raw uint32 array"):
+        metropolis(jax.random.PRNGKey(0), jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2)
 
 
 def test_wilson_loops_obey_the_lattice_stokes_theorem_and_gauge_invariance():
@@ -127,8 +130,8 @@ def test_exact_average_plaquette_limits_and_finite_volume_monte_carlo():
     beta = 1e-3
     assert exact_average_plaquette(beta) == pytest.approx(beta / 2 - beta**3 / 16, rel=1e-9)
     # on a 2 x 2 torus the constraint is strong: Metropolis agrees with the finite-volume value, not with I1/I0
-    _, plaquettes, _ = metropolis(jax.random.key(20), jnp.zeros((2, 2, 2)), beta=2.0, n_sweeps=20000)
-    bins = np.asarray(plaquettes[500:]).reshape(50, -1).mean(axis=1)
+    _, info = metropolis(jax.random.key(20), jnp.zeros((2, 2, 2)), beta=2.0, n_sweeps=20000)
+    bins = np.asarray(info.plaquette[500:]).reshape(50, -1).mean(axis=1)
     mean, error = bins.mean(), bins.std(ddof=1) / np.sqrt(len(bins))
     assert abs(mean - exact_average_plaquette(2.0, n_plaquettes=4)) < 4 * error, (mean, error)
     assert abs(mean - exact_average_plaquette(2.0)) > 20 * error
@@ -185,5 +188,5 @@ def test_axial_gauge_and_sampling_reject_bad_input():
         axial_gauge(jnp.zeros((2, 4, 5)))
     with pytest.raises(ValueError, match="n_sweeps must be an integer >= 1"):
         sample_configurations(jax.random.key(0), 2, size=4, beta=1.0, n_sweeps=0)
-    with pytest.raises(ValueError, match="step must be a finite number > 0"):
-        metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2, step=0.0)
+    with pytest.raises(ValueError, match="step_size must be a finite number > 0"):
+        metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2, step_size=0.0)

@@ -108,8 +108,6 @@ def test_smoothness_constant_exact():
         ({"lr": -0.1, "n_steps": 3}, "lr must be"),
         ({"lr": float("nan"), "n_steps": 3}, "lr must be"),
         ({"lr": 0.1, "n_steps": -1}, "n_steps must be an integer >= 0, got -1"),
-        ({"lr": 0.1, "n_steps": 2.5}, "n_steps must be an integer"),
-        ({"lr": 0.1, "n_steps": True}, "n_steps must be an integer"),
     ],
 )
 def test_gradient_descent_rejects_bad_numbers(kwargs, message):
@@ -117,10 +115,16 @@ def test_gradient_descent_rejects_bad_numbers(kwargs, message):
         gradient_descent(lambda th: th, jnp.ones(2), **kwargs)
 
 
+@pytest.mark.parametrize("n_steps", [2.5, True, "3", None])
+def test_a_count_of_the_wrong_kind_is_a_type_error(n_steps):
+    with pytest.raises(TypeError, match="n_steps must be an integer"):
+        gradient_descent(lambda th: th, jnp.ones(2), lr=0.1, n_steps=n_steps)
+
+
 def test_gradient_descent_rejects_mismatched_shapes_and_non_callables():
-    with pytest.raises(ValueError, match=r"same shape as theta0 \(2,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"grad_fn must return an array of shape \(2,\).*got \(3,\)"):
         gradient_descent(lambda th: jnp.ones(3), jnp.ones(2), lr=0.1, n_steps=2)
-    with pytest.raises(ValueError, match="same shape as theta0"):
+    with pytest.raises(ValueError, match="the shape of theta0"):
         gradient_flow(lambda th: jnp.sum(th), jnp.ones(2), t_max=1.0, n_points=3)
     with pytest.raises(TypeError, match="grad_fn must be a callable"):
         gradient_descent("not a function", jnp.ones(2), lr=0.1, n_steps=2)
@@ -144,11 +148,11 @@ def test_gradient_flow_rejects_bad_numbers(kwargs, message):
 @pytest.mark.parametrize(
     "hessian, message",
     [
-        (np.ones((2, 3)), r"square 2-D matrix \[n, n\], got shape \(2, 3\)"),
+        (np.ones((2, 3)), r"square matrix \[n, n\], got shape \(2, 3\)"),
         (np.ones(3), r"got shape \(3,\)"),
         (np.zeros((0, 0)), "at least one row"),
         (np.array([[1.0, 2.0], [0.0, 1.0]]), "must be symmetric"),
-        (np.array([[np.nan, 0.0], [0.0, 1.0]]), "must be finite"),
+        (np.array([[np.nan, 0.0], [0.0, 1.0]]), "only finite numbers"),
     ],
 )
 def test_smoothness_constant_rejects_bad_matrices(hessian, message):

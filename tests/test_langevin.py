@@ -128,7 +128,7 @@ def test_sgd_stationary_covariance_on_shifted_quadratic_ensemble():
     [
         (lambda: overdamped_langevin(jax.random.key(0), lambda x: x, jnp.ones(2), dt=0.0, temperature=1.0, n_steps=3), ValueError, "dt"),
         (lambda: overdamped_langevin(jax.random.key(0), lambda x: x, jnp.ones(2), dt=0.1, temperature=-1.0, n_steps=3), ValueError, "temperature"),
-        (lambda: overdamped_langevin(jax.random.key(0), lambda x: x[:1], jnp.ones(2), dt=0.1, temperature=1.0, n_steps=3), ValueError, "same shape"),
+        (lambda: overdamped_langevin(jax.random.key(0), lambda x: x[:1], jnp.ones(2), dt=0.1, temperature=1.0, n_steps=3), ValueError, "the shape of x0"),
         (lambda: overdamped_langevin(jax.random.key(0), lambda x: x, jnp.ones(2), dt=0.1, temperature=1.0, n_steps=10, record_every=3), ValueError, "multiple"),
         (lambda: overdamped_langevin(7, lambda x: x, jnp.ones(2), dt=0.1, temperature=1.0, n_steps=3), TypeError, "key"),
         (lambda: sgd(jax.random.key(0), lambda w, b: jnp.mean(b), jnp.ones(2), jnp.ones(5), lr=0.1, batch_size=0, n_steps=3), ValueError, "batch_size"),

@@ -37,9 +37,10 @@ def test_same_key_same_parameters():
     assert all(bool(jnp.all(x == y)) for (x, _), (y, _) in zip(a, b))
 
 
-@pytest.mark.parametrize("sizes", [[3], [], [2, 0, 1], [2, 1.5, 1]])
-def test_rejects_bad_sizes(sizes):
-    with pytest.raises(ValueError, match="layer_sizes"):
+@pytest.mark.parametrize("sizes, error", [([3], ValueError), ([], ValueError), ([2, 0, 1], ValueError),
+                                          ([2, 1.5, 1], TypeError)])
+def test_rejects_bad_sizes(sizes, error):
+    with pytest.raises(error, match="layer_sizes"):
         init_mlp(jax.random.key(0), sizes)
 
 

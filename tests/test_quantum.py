@@ -117,7 +117,7 @@ def test_bad_inputs():
         tfim_hamiltonian(1, h=1.0)
     with pytest.raises(ValueError, match="n_sites"):
         tfim_hamiltonian(30, h=1.0)
-    with pytest.raises(ValueError, match="n_sites"):
+    with pytest.raises(TypeError, match="n_sites must be an integer"):
         heisenberg_hamiltonian(2.5)
     with pytest.raises(TypeError, match="h must be a real number"):
         tfim_hamiltonian(4, h="1")

@@ -99,7 +99,7 @@ def test_large_goe_spectrum_matches_semicircle_second_moment():
     [
         (lambda: goe_sign_definite_probability(0), ValueError, "n must be an integer >= 1"),
         (lambda: goe_sign_definite_probability(11), ValueError, "n must be <= 10"),
-        (lambda: goe_sign_definite_probability(2.0), ValueError, "integer"),
+        (lambda: goe_sign_definite_probability(2.0), TypeError, "integer"),
         (lambda: sign_definite_count(jax.random.key(0), 3, 1000, chunk=300), ValueError, "multiple of chunk"),
         (lambda: sign_definite_count(0, 3, 1000), TypeError, "key"),
         (lambda: goe_matrices(jax.random.key(0), 3, 0), ValueError, "n_samples"),

@@ -16,6 +16,7 @@ from physml_helpers.vmc import (
     log_psi_vector,
     marshall_sign,
     metropolis,
+    metropolis_kernel,
     rbm_log_psi,
     tfim_local_energy,
     vmc,
@@ -101,8 +102,8 @@ def test_exact_statistics_energy_force_and_metric():
 def test_metropolis_samples_psi_squared():
     n = 5
     params = random_rbm(n, seed=2, scale=0.5)
-    init, sweep = metropolis(rbm_log_psi, n, n_chains=4000)
-    state = sweep(init(jax.random.key(0), params), params, 30)
+    state, info = metropolis(jax.random.key(0), rbm_log_psi, params, n, n_chains=4000, n_sweeps=30)
+    assert info.acceptance.shape == (30,) and bool(jnp.all((info.acceptance > 0) & (info.acceptance <= 1)))
     index = np.asarray(((1 - state.configs) // 2).astype(int) @ (2 ** np.arange(n - 1, -1, -1)))
     counts = np.bincount(index, minlength=2**n)
     p = np.asarray(exact_statistics(rbm_log_psi, partial(tfim_local_energy, h=1.0), params, n)["probabilities"])
@@ -114,10 +115,15 @@ def test_metropolis_samples_psi_squared():
 def test_exchange_moves_conserve_magnetization():
     n = 8
     params = random_rbm(n, seed=4)
-    init, sweep = metropolis(rbm_log_psi, n, n_chains=64, move="exchange")
-    state = sweep(init(jax.random.key(1), params), params, 10)
+    init, step = metropolis_kernel(rbm_log_psi, n, n_chains=64, move="exchange")
+    state = init(jax.random.key(1), params)
+    accepted = 0.0
+    for k in jax.random.split(jax.random.key(2), 10):
+        state, info = step(k, state, params)
+        accepted += float(info.acceptance)
     assert np.all(np.asarray(state.configs).sum(axis=1) == 0)
-    assert int(state.accepted.sum()) > 0
+    assert accepted > 0
+    np.testing.assert_allclose(state.log_psi, jax.vmap(rbm_log_psi, in_axes=(None, 0))(params, state.configs), atol=1e-12)
 
 
 def test_monte_carlo_energy_within_error_bar_of_exact():
@@ -125,10 +131,10 @@ def test_monte_carlo_energy_within_error_bar_of_exact():
     params = random_rbm(n, seed=5, scale=0.3)
     local = partial(tfim_local_energy, h=h)
     init, step = vmc(rbm_log_psi, local, n, n_chains=4000, lr=1e-12, n_thermalize=30)
-    _, info = step(init(jax.random.key(2), params))
+    _, info = step(jax.random.key(22), init(jax.random.key(2), params))
     exact = float(exact_statistics(rbm_log_psi, local, params, n)["energy"])
-    assert abs(float(info["energy"]) - exact) < 5 * float(info["error"])
-    assert 0.0 < float(info["acceptance"]) <= 1.0
+    assert abs(float(info.energy) - exact) < 5 * float(info.error)
+    assert 0.0 < float(info.acceptance) <= 1.0
 
 
 def test_vmc_with_sr_converges_to_the_ground_state():
@@ -136,8 +142,8 @@ def test_vmc_with_sr_converges_to_the_ground_state():
     local = partial(tfim_local_energy, h=h)
     init, step = vmc(rbm_log_psi, local, n, n_chains=500, lr=0.05, diag_shift=0.01)
     state = init(jax.random.key(3), init_rbm(jax.random.key(4), n, alpha=1))
-    for _ in range(150):
-        state, info = step(state)
+    for k in jax.random.split(jax.random.key(30), 150):
+        state, info = step(k, state)
     exact = tfim_exact_energy(n, h=h)
     energy = float(exact_statistics(rbm_log_psi, local, state.params, n)["energy"])
     assert energy >= exact - 1e-12  # variational bound, exact sums: no noise
@@ -150,13 +156,19 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="alpha"):
         init_rbm(jax.random.key(0), 4, alpha=0)
     with pytest.raises(ValueError, match="move"):
-        metropolis(rbm_log_psi, 4, n_chains=2, move="swap")
+        metropolis_kernel(rbm_log_psi, 4, n_chains=2, move="swap")
     with pytest.raises(ValueError, match="even n_sites"):
-        metropolis(rbm_log_psi, 5, n_chains=2, move="exchange")
+        metropolis_kernel(rbm_log_psi, 5, n_chains=2, move="exchange")
     with pytest.raises(ValueError, match="n_chains"):
-        metropolis(rbm_log_psi, 4, n_chains=0)
+        metropolis_kernel(rbm_log_psi, 4, n_chains=0)
     with pytest.raises(TypeError, match="log_psi"):
-        metropolis("rbm", 4, n_chains=2)
+        metropolis_kernel("rbm", 4, n_chains=2)
+    with pytest.raises(ValueError, match="n_sweeps"):
+        metropolis(jax.random.key(0), rbm_log_psi, random_rbm(4), 4, n_chains=2, n_sweeps=0)
+    with pytest.raises(TypeError, match="typed JAX key"):
+        metropolis(jax.random.PRNGKey(0), rbm_log_psi, random_rbm(4), 4, n_chains=2, n_sweeps=1)
+    with pytest.raises(ValueError, match="log_psi must return a scalar"):
+        metropolis_kernel(lambda p, s: s, 4, n_chains=2).init(jax.random.key(0), random_rbm(4))
     with pytest.raises(ValueError, match="lr"):
         vmc(rbm_log_psi, tfim_local_energy, 4, lr=-1.0)
     with pytest.raises(ValueError, match="n_sites must be <= 20"):
@@ -221,7 +233,7 @@ def test_couplings_passed_to_step_match_couplings_bound_by_partial():
     params = random_rbm(n, seed=8, scale=0.1)
     init_a, step_a = vmc(rbm_log_psi, tfim_local_energy, n, n_chains=200)
     init_b, step_b = vmc(rbm_log_psi, partial(tfim_local_energy, h=0.7), n, n_chains=200)
-    state_a, info_a = step_a(init_a(jax.random.key(0), params), h=0.7)
-    state_b, info_b = step_b(init_b(jax.random.key(0), params))
-    assert float(info_a["energy"]) == pytest.approx(float(info_b["energy"]), abs=1e-12)
+    state_a, info_a = step_a(jax.random.key(1), init_a(jax.random.key(0), params), h=0.7)
+    state_b, info_b = step_b(jax.random.key(1), init_b(jax.random.key(0), params))
+    assert float(info_a.energy) == pytest.approx(float(info_b.energy), abs=1e-12)
     np.testing.assert_allclose(np.asarray(state_a.params["W"]), np.asarray(state_b.params["W"]), atol=1e-12)
