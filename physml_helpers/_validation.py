@@ -179,7 +179,7 @@ def float_array(name: str, value: Any, *, ndim: int | None = None, finite: bool 
     """
     import jax.numpy as jnp
 
-    if isinstance(value, (str, bytes)):
+    if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
     try:
         arr = jnp.asarray(value)
@@ -205,10 +205,12 @@ def numpy_array(name: str, value: Any, *, ndim: int | None = None, finite: bool 
       TypeError: not convertible to an array of real numbers.
       ValueError: wrong number of dimensions, empty (with ``nonempty``), non-finite (with ``finite``).
     """
-    if isinstance(value, (str, bytes)) or is_traced(value):
+    if value is None or isinstance(value, (str, bytes)) or is_traced(value):
         raise TypeError(f"{name} must be a concrete array of real numbers, got {type(value).__name__}")
     try:
         arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
         if np.iscomplexobj(arr):
             raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
         arr = arr.astype(np.float64)

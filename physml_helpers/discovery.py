@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import ConvergenceError
 
 __all__ = [
     "load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front",
@@ -36,8 +37,11 @@ def load_planets() -> dict:
     astronomical constants.
 
     Returns:
-      ``{"planet": list[str], "a_au": float[8], "period_days": float[8], "sun_mass_ratio": float[8]}``,
-      the last being the Sun's mass over the planet's (with its satellites).
+      ``{"planet": list[str], "a_au": float64[8], "period_days": float64[8], "sun_mass_ratio": float64[8]}``,
+      Mercury to Neptune, the last being the Sun's mass over the planet's (with its satellites).
+
+    Raises:
+      FileNotFoundError: the data file ``physml_helpers/data/planets.csv`` is missing (a broken install).
     """
     import csv
     from importlib import resources
@@ -50,20 +54,6 @@ def load_planets() -> dict:
         "period_days": np.array([float(row["period_days"]) for row in rows]),
         "sun_mass_ratio": np.array([float(row["sun_mass_ratio"]) for row in rows]),
     }
-
-
-def _finite_matrix(name: str, value, *, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from None
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers")
-    return arr
 
 
 class PowerLawFit(NamedTuple):
@@ -84,15 +74,21 @@ def power_law_fit(x, y, *, errors: bool = False):
     of freedom), so they describe the scatter of the data about the best line.
 
     Args:
-      x, y: positive data of one length, at least 3 points, with at least two distinct ``x``.
+      x: positive data float[N], N >= 3, with at least two distinct values.
+      y: positive data float[N].
       errors: also return standard errors.
 
     Returns:
-      ``(exponent, prefactor)``, that is :math:`(n, C)`; with ``errors=True`` a :class:`PowerLawFit`
-      ``(exponent, prefactor, exponent_error, log_prefactor_error)``.
+      ``(exponent, prefactor)``, that is :math:`(n, C)` as Python floats; with ``errors=True`` a
+      :class:`PowerLawFit` ``(exponent, prefactor, exponent_error, log_prefactor_error)``.
+
+    Raises:
+      TypeError: ``x`` or ``y`` not an array of real numbers.
+      ValueError: ``x`` or ``y`` not 1-D, empty or non-finite; lengths that differ; fewer than 3 points;
+        a value <= 0; all ``x`` equal.
     """
-    x = _finite_matrix("x", x, ndim=1)
-    y = _finite_matrix("y", y, ndim=1)
+    x = _v.numpy_array("x", x, ndim=1)
+    y = _v.numpy_array("y", y, ndim=1)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     if x.size < 3:
@@ -121,10 +117,15 @@ def polynomial_library(x, degree: int, names=None) -> tuple[np.ndarray, list[str
       names: names of the variables (default ``x0, x1, ...``).
 
     Returns:
-      ``(theta, terms)``: ``theta`` of shape ``[n_samples, n_terms]`` and the term names, ordered by degree
-      and then lexicographically, for example ``["1", "x", "y", "x^2", "x y", "y^2"]``.
+      ``(theta, terms)``: ``theta`` float64[n_samples, n_terms] with
+      ``n_terms = binomial(n_vars + degree, degree)``, and the ``n_terms`` term names (``list[str]``), ordered
+      by degree and then lexicographically, for example ``["1", "x", "y", "x^2", "x y", "y^2"]``.
+
+    Raises:
+      TypeError: ``x`` not an array of real numbers; ``degree`` not an integer.
+      ValueError: ``x`` not 2-D, empty or non-finite; ``degree`` < 1; ``names`` of the wrong length.
     """
-    x = _finite_matrix("x", x, ndim=2)
+    x = _v.numpy_array("x", x, ndim=2)
     degree = _v.count("degree", degree, minimum=1)
     n_vars = x.shape[1]
     names = list(names) if names is not None else [f"x{i}" for i in range(n_vars)]
@@ -144,7 +145,9 @@ def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
 
     Start from the least-squares solution; repeatedly set coefficients with
     :math:`|\Xi_{ij}| <` ``threshold`` to zero and refit each equation on its remaining terms, until the set
-    of active terms stops changing (Brunton, Proctor and Kutz, 2016).
+    of active terms stops changing (Brunton, Proctor and Kutz, 2016). A round refits on the active terms
+    and thresholds again; the result is returned only after a round that removed nothing, so every
+    returned coefficient comes from a least-squares fit on exactly the returned support.
 
     Args:
       theta: library ``[n_samples, n_terms]`` (from :func:`polynomial_library`).
@@ -153,10 +156,18 @@ def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
       max_iter: largest number of threshold-and-refit rounds, >= 1.
 
     Returns:
-      ``xi`` of shape ``[n_terms, n_vars]``: column ``j`` holds the coefficients of :math:`\dot x_j`.
+      ``xi``: float64[n_terms, n_vars]; column ``j`` holds the coefficients of :math:`\dot x_j`, exactly zero
+      for the removed terms.
+
+    Raises:
+      TypeError: ``theta`` or ``x_dot`` not an array of real numbers; ``threshold`` not a number;
+        ``max_iter`` not an integer.
+      ValueError: ``theta`` or ``x_dot`` not 2-D, empty or non-finite; different numbers of samples;
+        ``threshold`` not finite and > 0; ``max_iter`` < 1.
+      ConvergenceError: the set of active terms was still changing after ``max_iter`` rounds.
     """
-    theta = _finite_matrix("theta", theta, ndim=2)
-    x_dot = _finite_matrix("x_dot", x_dot, ndim=2)
+    theta = _v.numpy_array("theta", theta, ndim=2)
+    x_dot = _v.numpy_array("x_dot", x_dot, ndim=2)
     if theta.shape[0] != x_dot.shape[0]:
         raise ValueError(f"theta and x_dot must have the same number of samples, got {theta.shape[0]} and {x_dot.shape[0]}")
     threshold = _v.positive_float("threshold", threshold)
@@ -171,7 +182,15 @@ def sindy(theta, x_dot, *, threshold: float, max_iter: int = 20) -> np.ndarray:
         new_active = active & (np.abs(xi) >= threshold)
         if np.array_equal(new_active, active):
             break
+        removed = int(np.count_nonzero(active & ~new_active))
         active = new_active
+    else:
+        # the last round still removed terms: the support is not settled and xi was fitted on a larger one
+        raise ConvergenceError(
+            f"sindy did not converge: the set of active terms was still changing after max_iter = {max_iter} "
+            f"threshold-and-refit rounds (the last round removed {removed} term(s), {int(active.sum())} remain); "
+            f"raise max_iter, or change threshold (now {threshold:g})"
+        )
     xi[~active] = 0.0
     return xi
 
@@ -187,9 +206,14 @@ def null_space(A, *, rtol: float = 1e-10) -> np.ndarray:
       rtol: relative threshold for zero singular values, > 0.
 
     Returns:
-      ``[nullity, n_features]`` with orthonormal rows; shape ``[0, n_features]`` when only ``c = 0`` solves it.
+      float64[nullity, n_features] with orthonormal rows; shape ``[0, n_features]`` when only ``c = 0``
+      solves it.
+
+    Raises:
+      TypeError: ``A`` not an array of real numbers; ``rtol`` not a number.
+      ValueError: ``A`` not 2-D, empty or non-finite; ``rtol`` not in (0, 1).
     """
-    A = _finite_matrix("A", A, ndim=2)
+    A = _v.numpy_array("A", A, ndim=2)
     rtol = _v.positive_float("rtol", rtol)
     if rtol >= 1:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
@@ -219,11 +243,13 @@ def sparsest_null_vector(A, *, rtol: float = 1e-10) -> np.ndarray:
       rtol: relative threshold for zero singular values (see :func:`null_space`).
 
     Returns:
-      ``c`` of shape ``[n_features]`` with :math:`Ac \approx 0`, scaled so that its largest entry in
-      magnitude is exactly ``+1``.
+      ``c``: float64[n_features] with :math:`Ac \approx 0`, scaled so that its largest entry in magnitude
+      is exactly ``+1``.
 
     Raises:
-      ValueError: if the null space of ``A`` is trivial.
+      TypeError: ``A`` not an array of real numbers; ``rtol`` not a number.
+      ValueError: ``A`` not 2-D, empty or non-finite; ``rtol`` not in (0, 1); the null space of ``A``
+        trivial.
     """
     basis = sparse_null_basis(A, rtol=rtol, max_vectors=1)
     if basis.shape[0] == 0:
@@ -251,10 +277,14 @@ def sparse_null_basis(A, *, rtol: float = 1e-10, max_vectors: int | None = None)
       max_vectors: stop after this many vectors (default: the dimension of the null space).
 
     Returns:
-      ``[k, n_features]``, one null vector per row, each scaled so that its largest entry in magnitude is
+      float64[k, n_features], one null vector per row, each scaled so that its largest entry in magnitude is
       ``+1``, in order of increasing support (then lexicographic). Zero rows if the null space is trivial.
+
+    Raises:
+      TypeError: ``A`` not an array of real numbers; ``rtol`` not a number; ``max_vectors`` not an integer.
+      ValueError: ``A`` not 2-D, empty or non-finite; ``rtol`` not in (0, 1); ``max_vectors`` < 1.
     """
-    A = _finite_matrix("A", A, ndim=2)
+    A = _v.numpy_array("A", A, ndim=2)
     n = A.shape[1]
     wanted = null_space(A, rtol=rtol).shape[0]
     if max_vectors is not None:
@@ -295,14 +325,20 @@ def simulate_collisions(key, n_events: int, *, restitution: float, noise: float 
     :math:`\tfrac12\mu(1 - e^2)u_n^2` (:math:`\mu` the reduced mass) is lost.
 
     Args:
-      key: JAX random key.
+      key: JAX random key, as made by ``jax.random.key(seed)``.
       n_events: number of collisions, >= 1.
       restitution: coefficient of restitution in [0, 1].
       noise: standard deviation of Gaussian noise added to every measured velocity component, >= 0.
 
     Returns:
-      ``(masses, before, after)``: masses ``[n_events, 2]`` and velocities ``[n_events, 2, 2]``
+      ``(masses, before, after)``: masses float64[n_events, 2] and velocities float64[n_events, 2, 2]
       (event, disk, component), NumPy arrays.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key (a legacy ``uint32`` key included); ``n_events`` not an
+        integer; ``restitution`` or ``noise`` not a number.
+      ValueError: ``key`` a batch of keys; ``n_events`` < 1; ``restitution`` outside [0, 1]; ``noise``
+        negative or not finite.
     """
     import jax
 
@@ -337,11 +373,16 @@ def collision_features(masses, velocities) -> np.ndarray:
       velocities: ``[n_events, 2, 2]`` (event, disk, component).
 
     Returns:
-      ``[n_events, 8]``, columns named by :data:`COLLISION_FEATURES`:
+      float64[n_events, 8], columns named by :data:`COLLISION_FEATURES`:
       :math:`p_{1x}, p_{2x}, p_{1y}, p_{2y}, K_1, K_2, |\mathbf v_1|, |\mathbf v_2|`.
+
+    Raises:
+      TypeError: ``masses`` or ``velocities`` not an array of real numbers.
+      ValueError: ``masses`` not 2-D or ``velocities`` not 3-D, either empty or non-finite; shapes other
+        than ``[n, 2]`` and ``[n, 2, 2]``.
     """
-    m = _finite_matrix("masses", masses, ndim=2)
-    v = np.asarray(velocities, dtype=float)
+    m = _v.numpy_array("masses", masses, ndim=2)
+    v = _v.numpy_array("velocities", velocities, ndim=3)
     if m.shape[1] != 2 or v.shape != (m.shape[0], 2, 2):
         raise ValueError(f"masses must be [n, 2] and velocities [n, 2, 2], got {m.shape} and {v.shape}")
     p = m[:, :, None] * v
@@ -403,24 +444,34 @@ def symbolic_search(variables: dict, y, *, max_complexity: int = 7, exponents=_D
       unary: names of unary functions tried, from ``exp``, ``log``, ``sin``, ``cos``.
 
     Returns:
-      All formulas up to ``max_complexity`` whose values are finite, sorted by complexity and then by
-      error. Pass them to :func:`pareto_front`.
+      ``list[Expression]``: all formulas up to ``max_complexity`` whose values are finite, sorted by
+      complexity and then by error. Pass them to :func:`pareto_front`.
+
+    Raises:
+      TypeError: ``variables`` not a non-empty dict; ``y``, a variable's values or ``exponents`` not an
+        array of real numbers; ``max_complexity`` not an integer; ``unary`` a single string.
+      ValueError: ``y`` or a variable not 1-D, empty or non-finite; a variable of another shape than ``y``;
+        ``y`` zero somewhere; ``max_complexity`` < 2; ``exponents`` not 1-D or non-finite; ``unary`` naming
+        an unknown function.
     """
     if not isinstance(variables, dict) or not variables:
         raise TypeError(f"variables must be a non-empty dict {{name: array}}, got {type(variables).__name__}")
-    y = _finite_matrix("y", y, ndim=1)
+    y = _v.numpy_array("y", y, ndim=1)
     if np.any(y == 0):
         raise ValueError("y must be non-zero everywhere: the fit uses relative errors")
     data = {}
     for name, values in variables.items():
-        arr = _finite_matrix(f"variables[{name!r}]", values, ndim=1)
+        arr = _v.numpy_array(f"variables[{name!r}]", values, ndim=1)
         if arr.shape != y.shape:
             raise ValueError(f"variables[{name!r}] must have the shape of y, {y.shape}, got {arr.shape}")
         data[str(name)] = arr
     max_complexity = _v.count("max_complexity", max_complexity, minimum=2)
+    if isinstance(unary, str):
+        raise TypeError(f"unary must be a sequence of names such as ({unary!r},), got the string {unary!r}")
     unknown = set(unary) - set(_UNARY)
     if unknown:
         raise ValueError(f"unary must name functions from {sorted(_UNARY)}, got unknown {sorted(unknown)}")
+    exponents = _v.numpy_array("exponents", exponents, ndim=1, nonempty=False)
     powers = [float(p) for p in exponents if float(p) != 0]
 
     features = []  # (text, complexity of f, values)
@@ -451,7 +502,26 @@ def symbolic_search(variables: dict, y, *, max_complexity: int = 7, exponents=_D
 
 def pareto_front(expressions) -> list[Expression]:
     """The formulas that fit better than every simpler one: the best of each complexity, kept only if its
-    error is lower than the error of all kept formulas of lower complexity. Sorted by complexity."""
+    error is lower than the error of all kept formulas of lower complexity. Sorted by complexity.
+
+    Args:
+      expressions: an iterable of :class:`Expression` (as returned by :func:`symbolic_search`).
+
+    Returns:
+      ``list[Expression]``, strictly increasing in complexity and strictly decreasing in error; empty when
+      ``expressions`` is.
+
+    Raises:
+      TypeError: ``expressions`` not iterable, or an element of it not an :class:`Expression`.
+    """
+    try:
+        expressions = list(expressions)
+    except TypeError:
+        raise TypeError(f"expressions must be an iterable of Expression, got {type(expressions).__name__}") from None
+    for i, expr in enumerate(expressions):
+        if not isinstance(expr, Expression):
+            raise TypeError(f"expressions[{i}] must be an Expression (as returned by symbolic_search), "
+                            f"got {type(expr).__name__}")
     front = []
     for expr in sorted(expressions, key=lambda e: (e.complexity, e.error)):
         if not front or (expr.complexity > front[-1].complexity and expr.error < front[-1].error):

@@ -55,10 +55,15 @@ def plaquette_angles(theta):
     r"""Plaquette angles :math:`\theta_P(x)`, shape ``[L, L]``, for the plaquette with lower-left corner ``x``.
 
     Args:
-      theta: link angles ``[2, L, L]``.
+      theta: float[2, L, L] link angles (radians), L >= 2.
 
     Returns:
-      ``[L, L]``, not reduced modulo :math:`2\pi` (only :math:`e^{i\theta_P}` is physical).
+      float[L, L] in the dtype of ``theta``, not reduced modulo :math:`2\pi` (only :math:`e^{i\theta_P}`
+      is physical).
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
     """
     return _plaquettes(_links("theta", theta))
 
@@ -67,21 +72,36 @@ def gauge_transform(theta, alpha):
     r"""Apply the gauge transformation :math:`\theta'_\mu(x) = \theta_\mu(x) + \alpha(x) - \alpha(x + e_\mu)`.
 
     Args:
-      theta: link angles ``[2, L, L]``.
-      alpha: one angle per site, ``[L, L]``.
+      theta: float[2, L, L] link angles (radians), L >= 2.
+      alpha: float[L, L] one angle per site (converted to the dtype of ``theta``).
 
     Returns:
-      Transformed link angles ``[2, L, L]``.
+      float[2, L, L] the transformed link angles, in the dtype of ``theta``.
+
+    Raises:
+      TypeError: ``theta`` or ``alpha`` not arrays of real numbers.
+      ValueError: ``theta`` not [2, L, L] with L >= 2, ``alpha`` not [L, L].
     """
     theta = _links("theta", theta)
-    alpha = _v.float_array("alpha", alpha)
+    alpha = _v.float_array("alpha", alpha).astype(theta.dtype)
     if alpha.shape != theta.shape[1:]:
         raise ValueError(f"alpha must have one angle per site, shape {theta.shape[1:]}, got {alpha.shape}")
     return jnp.stack([theta[mu] + alpha - _shift(alpha, mu) for mu in (0, 1)])
 
 
 def average_plaquette(theta):
-    r"""The average plaquette :math:`\langle\cos\theta_P\rangle` over the lattice."""
+    r"""The average plaquette :math:`\langle\cos\theta_P\rangle` over the lattice.
+
+    Args:
+      theta: float[2, L, L] link angles (radians), L >= 2.
+
+    Returns:
+      float[] the mean of :math:`\cos\theta_P` over the :math:`L^2` plaquettes, in the dtype of ``theta``.
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+    """
     return jnp.mean(jnp.cos(_plaquettes(_links("theta", theta))))
 
 
@@ -98,7 +118,15 @@ def exact_average_plaquette(beta: float, *, n_plaquettes: int | None = None) -> 
 
     Args:
       beta: inverse coupling, > 0.
-      n_plaquettes: number of plaquettes :math:`V` of the torus (``L * L``), or ``None`` for infinite volume.
+      n_plaquettes: number of plaquettes :math:`V` of the torus (``L * L``), >= 1, or ``None`` for infinite
+        volume.
+
+    Returns:
+      The exact :math:`\langle\cos\theta_P\rangle`, a Python float (computed in float64 with SciPy).
+
+    Raises:
+      TypeError: ``beta`` not a number, ``n_plaquettes`` not an integer.
+      ValueError: ``beta`` not a finite number > 0, ``n_plaquettes`` < 1.
     """
     from scipy.special import ive
 
@@ -247,10 +275,28 @@ def wilson_loop_angles(theta, size: int):
     The loop runs ``size`` links along :math:`e_0`, ``size`` along :math:`e_1`, back along :math:`-e_0`
     and :math:`-e_1`; its angle is the sum of the link angles along the path, which for an abelian group
     equals the sum of the enclosed plaquette angles (the lattice Stokes theorem). Gauge invariant.
+
+    Args:
+      theta: float[2, L, L] link angles (radians), L >= 2.
+      size: the side R of the loop in lattice units, 1 <= R < L.
+
+    Returns:
+      float[L, L] the loop angles, in the dtype of ``theta``, not reduced modulo :math:`2\pi`.
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers, ``size`` not an integer.
+      ValueError: ``theta`` not [2, L, L] with L >= 2; ``size`` < 1, or ``size`` >= L (the loop would wrap
+        around the torus and no longer enclose a square).
     """
     theta = _links("theta", theta)
     size = _v.count("size", size, minimum=1)
-    total = 0.0
+    L = theta.shape[1]
+    if size >= L:
+        raise ValueError(
+            f"size must be smaller than the lattice size L = {L}, got {size}: a loop of side >= L wraps around "
+            "the periodic lattice; use a larger lattice or a smaller loop"
+        )
+    total = jnp.zeros_like(theta[0])
     for k in range(size):
         total = total + jnp.roll(theta[0], -k, axis=0)                                   # bottom edge, +e0
         total = total + jnp.roll(jnp.roll(theta[1], -size, axis=0), -k, axis=1)          # right edge, +e1
@@ -271,7 +317,7 @@ def _shifted(field, offset):
     return jnp.roll(field, (-offset[0], -offset[1]), axis=(-2, -1))
 
 
-def init_lcnn(key, channels=(8, 6, 4), *, scale: float = 0.3):
+def init_lcnn(key, channels=(8, 6, 4), *, scale: float = 0.3, dtype=None):
     r"""Parameters of a small lattice gauge-equivariant network for U(1): one gauge-covariant convolution
     of the plaquette field followed by bilinear layers, then a trace (real part) and a linear readout.
 
@@ -279,12 +325,29 @@ def init_lcnn(key, channels=(8, 6, 4), *, scale: float = 0.3):
     Weights are normal with standard deviation ``scale`` divided by the square root of the number of
     inputs of a convolution or readout, or by the number of factors of a bilinear layer, so that every
     layer's output starts of order one.
+
+    Args:
+      key: JAX random key.
+      channels: layer widths ``(C0, C1, ..., Ck)``, each >= 1: C0 channels out of the convolution, then one
+        bilinear layer per later entry.
+      scale: overall size of the initial weights, > 0.
+      dtype: floating dtype of the parameters (default: JAX's default float); use the links' dtype.
+
+    Returns:
+      ``{"conv": float[2, C0, 2, 9], "bilinear": [float[2, C_l, C_{l-1} + 1, C_{l-1} + 1], ...],
+      "readout": float[Ck + 1]}``, laid out as described in :func:`lcnn_apply`.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, a width not an integer, ``scale`` not a number, ``dtype`` not
+        floating.
+      ValueError: ``channels`` empty or not a sequence, a width < 1, ``scale`` not > 0.
     """
     _v.key(key)
     if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) < 1:
         raise ValueError(f"channels must be a non-empty sequence of layer widths, got {channels!r}")
     widths = [_v.count("channels", c, minimum=1) for c in channels]
     scale = _v.positive_float("scale", scale)
+    dtype = _v.float_dtype("dtype", dtype)
     n_conv_inputs = 2 * len(_OFFSETS)
     shapes = [(2, widths[0], 2, len(_OFFSETS))]
     stds = [scale / n_conv_inputs**0.5]
@@ -293,22 +356,40 @@ def init_lcnn(key, channels=(8, 6, 4), *, scale: float = 0.3):
         stds.append(scale / (previous + 1))
     shapes.append((widths[-1] + 1,))
     stds.append(scale / (widths[-1] + 1) ** 0.5)
-    conv, *bilinear, readout = _normal_arrays(key, shapes, stds)
+    conv, *bilinear, readout = _normal_arrays(key, shapes, stds, dtype)
     params = {"conv": conv, "bilinear": bilinear, "readout": readout}
     return params
 
 
-def _normal_arrays(key, shapes, stds):
-    """Independent normal arrays of the given shapes and standard deviations, from one draw (one compiled
-    sampler instead of one per shape)."""
+def _normal_arrays(key, shapes, stds, dtype):
+    """Independent normal arrays of the given shapes and standard deviations, in ``dtype``, from one draw
+    (one compiled sampler instead of one per shape)."""
     sizes = [int(np.prod(shape)) for shape in shapes]
-    flat = jax.random.normal(key, (sum(sizes),))
+    flat = jax.random.normal(key, (sum(sizes),), dtype)
     pieces = jnp.split(flat, np.cumsum(sizes)[:-1])
     return [std * piece.reshape(shape) for piece, shape, std in zip(pieces, shapes, stds)]
 
 
 def _complex(pair):
-    return pair[0] + 1j * pair[1]
+    """A complex array from its real and imaginary parts ``pair[0]``, ``pair[1]`` (complex64 from float32,
+    complex128 from float64)."""
+    return jax.lax.complex(pair[0], pair[1])
+
+
+def _network_links(params, theta, init: str):
+    """Check the links and that the network's parameters share their dtype: a float32 network on float64
+    links (or the reverse) is refused rather than silently computed in float64."""
+    theta = _links("theta", theta)
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves or not all(hasattr(leaf, "dtype") for leaf in leaves):
+        raise TypeError(f"params must be the parameters made by {init}, got {type(params).__name__}")
+    dtypes = sorted({str(jnp.dtype(leaf.dtype)) for leaf in leaves})
+    if dtypes != [str(theta.dtype)]:
+        raise TypeError(
+            f"the parameters have dtype {', '.join(dtypes)} but theta has dtype {theta.dtype}; make them match, "
+            f"e.g. {init}(key, ..., dtype=theta.dtype) or theta.astype(params_dtype)"
+        )
+    return theta
 
 
 def lcnn_apply(params, theta):
@@ -324,8 +405,22 @@ def lcnn_apply(params, theta):
     :data:`LCNN_OFFSETS`; each ``bilinear`` layer ``[2, C_out, C_in + 1, C_in + 1]`` gives output channel
     ``c`` as :math:`\sum_{jk} \gamma_{cjk} W_j W_k`, where the index ``C_in`` stands for the constant field 1;
     ``readout [C + 1]`` weighs the real parts of the last channels, and its last entry is a constant offset.
+
+    Args:
+      params: from :func:`init_lcnn`, in the dtype of ``theta``.
+      theta: float[2, L, L] link angles (radians), L >= 2.
+
+    Returns:
+      float[L, L] the output field, in the dtype of ``theta`` (the layers compute in the matching complex
+      dtype).
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers; ``params`` not a pytree of arrays, or of another
+        dtype than ``theta``.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
     """
-    w = jnp.exp(1j * _plaquettes(_links("theta", theta)))
+    p = _plaquettes(_network_links(params, theta, "init_lcnn"))
+    w = jax.lax.complex(jnp.cos(p), jnp.sin(p))                            # e^{i theta_P}
     inputs = jnp.stack([w, jnp.conj(w)])                                   # [2, L, L]
     stacked = jnp.stack([_shifted(inputs, o) for o in _OFFSETS], axis=-3)  # [2, n_offsets, L, L]
     kernel = _complex(params["conv"])                                      # [C, 2, n_offsets]
@@ -340,28 +435,57 @@ def lcnn_apply(params, theta):
 _KERNELS = {2: [(0, 0), (1, 0), (0, 1), (1, 1)], 3: _OFFSETS}
 
 
-def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3):
+def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3, dtype=None):
     """Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles).
 
     ``depth`` hidden layers of ``hidden`` channels with tanh; every layer is a ``kernel`` × ``kernel``
     convolution (2: the sites x, x + e_0, x + e_1, x + e_0 + e_1 of a plaquette; 3: the 3 × 3 block
     centred on x).
+
+    Args:
+      key: JAX random key.
+      hidden: channels of each hidden layer, >= 1.
+      depth: number of hidden layers, >= 1.
+      kernel: 2 or 3, the side of the convolution window.
+      dtype: floating dtype of the parameters (default: JAX's default float); use the links' dtype.
+
+    Returns:
+      A list of ``(W, b)`` pairs, one per layer, with ``W`` float[C_out, C_in, kernel**2] (normal, variance
+      1 / (C_in kernel**2)) and ``b`` float[C_out] (zero); 4 input channels, 1 output channel.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``hidden`` or ``depth`` not integers, ``dtype`` not floating.
+      ValueError: ``hidden`` or ``depth`` < 1, ``kernel`` not 2 or 3.
     """
     _v.key(key)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=1)
-    if kernel not in _KERNELS:
+    if isinstance(kernel, bool) or kernel not in _KERNELS:
         raise ValueError(f"kernel must be 2 or 3, got {kernel!r}")
+    dtype = _v.float_dtype("dtype", dtype)
     n_offsets = len(_KERNELS[kernel])
     sizes = [4] + [hidden] * depth + [1]
     shapes = [(n_out, n_in, n_offsets) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    weights = _normal_arrays(key, shapes, [1 / (n_in * n_offsets) ** 0.5 for n_in in sizes[:-1]])
-    return [(w, jnp.zeros(w.shape[0])) for w in weights]
+    weights = _normal_arrays(key, shapes, [1 / (n_in * n_offsets) ** 0.5 for n_in in sizes[:-1]], dtype)
+    return [(w, jnp.zeros(w.shape[0], dtype)) for w in weights]
 
 
 def cnn_apply(params, theta):
-    """The plain CNN's output field ``[L, L]``: periodic convolutions with tanh between them."""
-    theta = _links("theta", theta)
+    """The plain CNN's output field ``[L, L]``: periodic convolutions with tanh between them.
+
+    Args:
+      params: from :func:`init_cnn` (a list of ``(W, b)`` pairs), in the dtype of ``theta``.
+      theta: float[2, L, L] link angles (radians), L >= 2.
+
+    Returns:
+      float[L, L] the output field, in the dtype of ``theta``.
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers; ``params`` not a list of arrays, or of another dtype
+        than ``theta``.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+    """
+    theta = _network_links(params, theta, "init_cnn")
     offsets = _KERNELS[2] if params[0][0].shape[-1] == 4 else _KERNELS[3]
     x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
     for i, (w, b) in enumerate(params):
@@ -414,7 +538,17 @@ def axial_gauge(theta):
     column (:math:`x_1 = L - 1`), which keeps the holonomy of each line around the periodic direction.
 
     The transformation is :math:`\alpha(x_0, x_1) = \sum_{k < x_1} \theta_1(x_0, k)`; plaquettes and all
-    Wilson loops are unchanged. Returns the fixed links ``[2, L, L]``.
+    Wilson loops are unchanged.
+
+    Args:
+      theta: float[2, L, L] link angles (radians), L >= 2.
+
+    Returns:
+      float[2, L, L] the gauge-fixed links, in the dtype of ``theta``.
+
+    Raises:
+      TypeError: ``theta`` not an array of real numbers.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
     """
     theta = _links("theta", theta)
     alpha = jnp.concatenate([jnp.zeros_like(theta[1][:, :1]), jnp.cumsum(theta[1], axis=1)[:, :-1]], axis=1)

@@ -228,7 +228,7 @@ def _flow_step(state: FlowState, t_target, grad_fn, rtol, atol, max_steps: int):
         y = jnp.where(accept, y_new, y)
         t = jnp.where(accept, t_next, t)
         h = jnp.maximum(h_eff * factor, h_min)
-        return y, t, h, n + 1, n_acc + accept, stalled
+        return y, t, h, n + 1, n_acc + accept.astype(jnp.int32), stalled
 
     zero = jnp.zeros((), jnp.int32)
     carry = (state.position, state.time, state.dt, zero, zero, jnp.zeros((), bool))

@@ -119,6 +119,14 @@ class AdamInfo(NamedTuple):
     aux: Any
 
 
+def _optax_update(optimizer, grads, opt_state, params):
+    """``optimizer.update`` under standard dtype promotion: optax mixes its int32 step counter with Python
+    floats (bias corrections, schedules), which JAX's strict promotion mode refuses. The updates keep the
+    parameters' dtype either way; the package's own code is checked under strict promotion."""
+    with jax.numpy_dtype_promotion("standard"):
+        return optimizer.update(grads, opt_state, params)
+
+
 def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False) -> Kernel:
     r"""Full-batch Adam with a cosine-decaying step (from ``lr`` to 0 over ``n_steps``) as an ``(init, step)``
     pair. Traceable: build and run it inside :func:`jax.jit` (``lr`` may be traced, ``n_steps`` is static).
@@ -150,8 +158,8 @@ def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False) -
     def step(state: AdamState):
         value, grads = jax.value_and_grad(loss_fn, has_aux=has_aux)(state.params)
         loss, aux = value if has_aux else (value, None)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        info = AdamInfo(loss, optax.global_norm(grads), aux)
+        updates, opt_state = _optax_update(optimizer, grads, state.opt_state, state.params)
+        info = AdamInfo(loss, optax.tree.norm(grads), aux)
         return AdamState(optax.apply_updates(state.params, updates), opt_state, state.count + 1), info
 
     return Kernel(init, step)

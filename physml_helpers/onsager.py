@@ -26,23 +26,20 @@ __all__ = ["symmetrize", "fit_response", "fit_symmetric_response", "project_psd"
 
 
 def _square(name: str, W) -> np.ndarray:
-    W = np.asarray(W, dtype=float)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {W.shape}")
-    if not np.all(np.isfinite(W)):
-        raise ValueError(f"{name} must be finite")
+    # _v.square_matrix would return a JAX array (float32 unless x64 is on); these helpers work in NumPy float64
+    W = _v.numpy_array(name, W, ndim=2)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must be a square matrix [n, n], got shape {W.shape}")
     return W
 
 
 def _samples(X, J) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=float)
-    J = np.asarray(J, dtype=float)
-    if X.ndim != 2 or J.ndim != 2 or X.shape != J.shape:
+    X = _v.numpy_array("X", X, ndim=2)
+    J = _v.numpy_array("J", J, ndim=2)
+    if X.shape != J.shape:
         raise ValueError(f"X and J must both have shape [n_samples, n], got {X.shape} and {J.shape}")
     if X.shape[0] < X.shape[1]:
         raise ValueError(f"need at least n = {X.shape[1]} samples to determine L, got {X.shape[0]}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(J))):
-        raise ValueError("X and J must be finite")
     return X, J
 
 
@@ -54,6 +51,16 @@ def symmetrize(W) -> np.ndarray:
     :math:`(W - W^\top)/2` is antisymmetric, and every antisymmetric matrix is orthogonal to every
     symmetric one. Hence for any symmetric :math:`L`,
     :math:`\lVert W - L\rVert^2 = \lVert \operatorname{sym}W - L\rVert^2 + \lVert\operatorname{antisym}W\rVert^2`.
+
+    Args:
+      W: square matrix ``[n, n]`` of real numbers.
+
+    Returns:
+      float64[n, n], symmetric.
+
+    Raises:
+      TypeError: ``W`` not an array of real numbers.
+      ValueError: ``W`` not 2-D and square, empty, or non-finite.
     """
     W = _square("W", W)
     return (W + W.T) / 2
@@ -63,10 +70,15 @@ def fit_response(X, J) -> np.ndarray:
     r"""Least-squares response matrix: :math:`\hat W = \arg\min_W \lVert J - X W^\top\rVert_F`.
 
     Args:
-      X: forces ``[n_samples, n]``; J: fluxes ``[n_samples, n]`` (rows are samples).
+      X: forces ``[n_samples, n]`` (rows are samples), n_samples >= n.
+      J: fluxes ``[n_samples, n]``.
 
     Returns:
-      ``W`` of shape ``[n, n]``, with ``J ≈ X @ W.T``.
+      ``W``: float64[n, n], with ``J ≈ X @ W.T``.
+
+    Raises:
+      TypeError: ``X`` or ``J`` not an array of real numbers.
+      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``.
     """
     X, J = _samples(X, J)
     return np.linalg.lstsq(X, J, rcond=None)[0].T
@@ -81,10 +93,15 @@ def fit_symmetric_response(X, J) -> np.ndarray:
     estimate in the metric :math:`\operatorname{tr}(A\,X^\top X B^\top)` set by the data.
 
     Args:
-      X: forces ``[n_samples, n]``; J: fluxes ``[n_samples, n]``.
+      X: forces ``[n_samples, n]`` (rows are samples), n_samples >= n.
+      J: fluxes ``[n_samples, n]``.
 
     Returns:
-      Symmetric ``L`` of shape ``[n, n]``.
+      ``L``: float64[n, n], exactly symmetric.
+
+    Raises:
+      TypeError: ``X`` or ``J`` not an array of real numbers.
+      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``.
     """
     X, J = _samples(X, J)
     m, n = X.shape
@@ -107,6 +124,16 @@ def project_psd(W) -> np.ndarray:
 
     Symmetrize, then set negative eigenvalues to zero. The set of positive semidefinite matrices is closed
     and convex, so this projection never moves an estimate farther from a true :math:`L \succeq 0`.
+
+    Args:
+      W: square matrix ``[n, n]`` of real numbers (need not be symmetric).
+
+    Returns:
+      float64[n, n], symmetric positive semidefinite.
+
+    Raises:
+      TypeError: ``W`` not an array of real numbers.
+      ValueError: ``W`` not 2-D and square, empty, or non-finite.
     """
     S = symmetrize(W)
     values, vectors = np.linalg.eigh(S)
@@ -122,13 +149,24 @@ def group_average(fn: Callable, transforms: Sequence[Callable]) -> Callable:
 
     Args:
       fn: a function of one argument (arrays of inputs, transformed by each element of ``transforms``).
-      transforms: the group elements, each a function of one argument.
+      transforms: the group elements, a non-empty sequence of functions of one argument (include the
+        identity).
 
     Returns:
-      The averaged function.
+      The averaged function ``x -> mean_g fn(g(x))``; its output has the shape and type of ``fn``'s.
+
+    Raises:
+      TypeError: ``fn`` not callable; ``transforms`` not a sequence, or an element of it not callable.
+      ValueError: ``transforms`` empty.
     """
     _v.callable_("fn", fn)
-    transforms = list(transforms)
+    if callable(transforms) or isinstance(transforms, (str, bytes)):
+        raise TypeError(f"transforms must be a sequence of callables (the group elements), got {type(transforms).__name__}; "
+                        "wrap a single transformation in a list, with the identity")
+    try:
+        transforms = list(transforms)
+    except TypeError:
+        raise TypeError(f"transforms must be a sequence of callables, got {type(transforms).__name__}") from None
     if not transforms:
         raise ValueError("transforms must contain at least the identity")
     for i, g in enumerate(transforms):

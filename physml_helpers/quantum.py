@@ -51,8 +51,16 @@ def _sites(n_sites, minimum: int = 2) -> int:
 def configurations(n_sites: int) -> np.ndarray:
     """All :math:`2^n` spin configurations in basis order.
 
+    Args:
+      n_sites: number of spins, 1 <= n_sites <= 24.
+
     Returns:
-      int8 array of shape ``[2**n_sites, n_sites]`` with entries ±1; row ``k`` is basis state ``k``.
+      int8[2**n_sites, n_sites] with entries ±1; row ``k`` is basis state ``k`` (module docstring for the
+      ordering).
+
+    Raises:
+      TypeError: ``n_sites`` not an integer.
+      ValueError: ``n_sites`` < 1 or > 24.
     """
     n = _sites(n_sites, minimum=1)
     k = np.arange(2**n)[:, None]
@@ -88,8 +96,12 @@ def tfim_hamiltonian(n_sites: int, *, h: float, J: float = 1.0) -> sp.csr_matrix
       J: Ising coupling (J > 0 is ferromagnetic).
 
     Returns:
-      Real symmetric ``scipy.sparse.csr_matrix`` of shape ``[2**n, 2**n]`` in the :math:`\sigma^z` basis
-      (module docstring for the ordering).
+      Real symmetric ``scipy.sparse.csr_matrix`` of shape ``[2**n, 2**n]``, dtype float64, in the
+      :math:`\sigma^z` basis (module docstring for the ordering).
+
+    Raises:
+      TypeError: ``n_sites`` not an integer; ``h`` or ``J`` not a real number.
+      ValueError: ``n_sites`` < 2 or > 24; ``h`` or ``J`` not finite.
     """
     n = _sites(n_sites)
     h = _v.real("h", h)
@@ -120,7 +132,12 @@ def heisenberg_hamiltonian(n_sites: int, *, J: float = 1.0) -> sp.csr_matrix:
       J: exchange coupling (J > 0 is antiferromagnetic).
 
     Returns:
-      Real symmetric ``scipy.sparse.csr_matrix`` of shape ``[2**n, 2**n]`` in the :math:`\sigma^z` basis.
+      Real symmetric ``scipy.sparse.csr_matrix`` of shape ``[2**n, 2**n]``, dtype float64, in the
+      :math:`\sigma^z` basis.
+
+    Raises:
+      TypeError: ``n_sites`` not an integer; ``J`` not a real number.
+      ValueError: ``n_sites`` < 2 or > 24; ``J`` not finite.
     """
     n = _sites(n_sites)
     J = _v.real("J", J)
@@ -139,37 +156,65 @@ def heisenberg_hamiltonian(n_sites: int, *, J: float = 1.0) -> sp.csr_matrix:
     return _assemble(dim, rows, cols, vals)
 
 
-def _check_square(name: str, matrix) -> None:
-    shape = getattr(matrix, "shape", None)
-    if shape is None or len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
-        raise ValueError(f"{name} must be a square matrix, got shape {shape}")
+def _real_square(name: str, matrix):
+    """A finite, non-empty, real square matrix: a ``scipy.sparse`` matrix is kept sparse (integer or boolean
+    entries converted to float64, which ARPACK needs), anything else becomes a float64 NumPy array."""
+    if not sp.issparse(matrix):
+        dense = _v.numpy_array(name, matrix, ndim=2)
+        if dense.shape[0] != dense.shape[1]:
+            raise ValueError(f"{name} must be a square matrix [d, d], got shape {dense.shape}")
+        return dense
+    if len(matrix.shape) != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 1:
+        raise ValueError(f"{name} must be a square matrix [d, d] with d >= 1, got shape {matrix.shape}")
+    kind = np.dtype(matrix.dtype).kind
+    if kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got a sparse matrix of dtype {matrix.dtype}")
+    if kind != "f":
+        matrix = matrix.astype(np.float64)
+    data = matrix.data if getattr(matrix, "format", "") in ("csr", "csc", "coo", "bsr", "dia") else matrix.tocsr().data
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"{name} must contain only finite numbers, got inf or nan")
+    return matrix
 
 
 def ground_state(hamiltonian, *, tol: float = 1e-12) -> tuple[float, np.ndarray]:
-    """Lowest eigenvalue and a normalized eigenvector of a real symmetric (sparse) Hamiltonian.
+    r"""Lowest eigenvalue and a normalized eigenvector of a real symmetric (sparse) Hamiltonian.
 
     Uses Lanczos (ARPACK ``eigsh``) for matrices larger than 64 × 64 and dense ``eigh`` below. The
     phase is fixed so that the component of largest magnitude is positive.
 
+    The matrix must be symmetric up to rounding, :math:`\max|H - H^\top| \le \sqrt{\epsilon}\,\max|H|`
+    with :math:`\epsilon` the machine epsilon of its dtype: ``eigh`` reads only one triangle and Lanczos
+    assumes symmetry, so a non-symmetric matrix would otherwise give a wrong answer silently.
+
     Args:
-      hamiltonian: real symmetric matrix, sparse or dense, shape ``[d, d]``.
-      tol: relative accuracy asked of Lanczos.
+      hamiltonian: real symmetric matrix ``[d, d]``, a ``scipy.sparse`` matrix or anything ``numpy.asarray``
+        accepts (a dense one is used in float64).
+      tol: relative accuracy asked of Lanczos, > 0.
 
     Returns:
-      ``(energy, state)`` with ``state`` a float64 array of shape ``[d]`` and unit norm.
+      ``(energy, state)``: ``energy`` a Python float, the lowest eigenvalue; ``state`` float64[d], the
+      eigenvector, of unit norm with its largest-magnitude component positive.
+
+    Raises:
+      TypeError: ``hamiltonian`` not an array of real numbers (for example complex) or not a sparse matrix
+        of real numbers; ``tol`` not a number.
+      ValueError: ``hamiltonian`` not 2-D and square, empty, non-finite, or not symmetric; ``tol`` not
+        finite and > 0.
     """
-    _check_square("hamiltonian", hamiltonian)
+    hamiltonian = _real_square("hamiltonian", hamiltonian)
     tol = _v.positive_float("tol", tol)
+    _v.check_symmetric(
+        "hamiltonian", hamiltonian,
+        hint="; ground_state needs a real symmetric matrix. If the asymmetry is rounding error, pass (H + H.T) / 2; "
+             "for a non-symmetric matrix use scipy.linalg.eig or scipy.sparse.linalg.eigs",
+    )
     dim = hamiltonian.shape[0]
     if dim <= 64:
-        dense = hamiltonian.toarray() if sp.issparse(hamiltonian) else np.asarray(hamiltonian)
-        if not np.isrealobj(dense):
-            raise TypeError(f"hamiltonian must be real, got dtype {dense.dtype}")
+        dense = hamiltonian.toarray() if sp.issparse(hamiltonian) else hamiltonian
         values, vectors = np.linalg.eigh(dense)
         energy, state = values[0], vectors[:, 0]
     else:
-        if not np.isrealobj(hamiltonian.dtype.type(0)):
-            raise TypeError(f"hamiltonian must be real, got dtype {hamiltonian.dtype}")
         start = np.ones(dim) / np.sqrt(dim)  # a fixed start vector: the same answer on every run
         values, vectors = spla.eigsh(hamiltonian, k=1, which="SA", tol=tol, v0=start)
         energy, state = values[0], vectors[:, 0]
@@ -180,12 +225,31 @@ def ground_state(hamiltonian, *, tol: float = 1e-12) -> tuple[float, np.ndarray]
 
 
 def expectation(operator, state) -> float:
-    r""":math:`\langle\psi|O|\psi\rangle / \langle\psi|\psi\rangle` for a real state vector."""
-    state = np.asarray(state, dtype=np.float64)
-    _check_square("operator", operator)
+    r""":math:`\langle\psi|O|\psi\rangle / \langle\psi|\psi\rangle` for a real state vector.
+
+    The operator need not be symmetric (for a non-symmetric one this is the expectation of its symmetric
+    part); the state need not be normalized.
+
+    Args:
+      operator: real matrix ``[d, d]``, a ``scipy.sparse`` matrix or anything ``numpy.asarray`` accepts.
+      state: real vector float[d] (converted to float64), not zero.
+
+    Returns:
+      The Rayleigh quotient, a Python float.
+
+    Raises:
+      TypeError: ``operator`` or ``state`` not made of real numbers (for example complex).
+      ValueError: ``operator`` not 2-D and square, empty or non-finite; ``state`` not 1-D, non-finite, of a
+        length other than ``d``, or zero.
+    """
+    operator = _real_square("operator", operator)
+    state = _v.numpy_array("state", state, ndim=1)
     if state.shape != (operator.shape[0],):
         raise ValueError(f"state must have shape ({operator.shape[0]},) to match operator, got {state.shape}")
-    return float(state @ (operator @ state) / (state @ state))
+    norm2 = state @ state
+    if norm2 == 0:
+        raise ValueError("state must be a non-zero vector, got all zeros")
+    return float(state @ (operator @ state) / norm2)
 
 
 def _sector_momenta(n: int, even_parity: bool) -> np.ndarray:
@@ -227,8 +291,18 @@ def tfim_sector_energies(n_sites: int, *, h: float, J: float = 1.0) -> tuple[flo
     (:math:`X_i = 1 - 2c_i^\dagger c_i`), :math:`P = (-1)^{N_f}`, and the periodic spin chain becomes a
     fermion chain that is antiperiodic for :math:`P = +1` and periodic for :math:`P = -1`.
 
+    Args:
+      n_sites: number of spins, >= 2 (no upper limit: the cost does not grow exponentially).
+      h: transverse field.
+      J: Ising coupling (J > 0 is ferromagnetic).
+
     Returns:
-      ``(E_even, E_odd)``: the lowest energy with :math:`P = +1` and with :math:`P = -1`.
+      ``(E_even, E_odd)``: Python floats, the lowest energy (total, not per site) with :math:`P = +1` and
+      with :math:`P = -1`.
+
+    Raises:
+      TypeError: ``n_sites`` not an integer; ``h`` or ``J`` not a real number.
+      ValueError: ``n_sites`` < 2; ``h`` or ``J`` not finite.
     """
     n = _v.count("n_sites", n_sites, minimum=2)
     h = _v.real("h", h)
@@ -243,13 +317,36 @@ def tfim_exact_energy(n_sites: int, *, h: float, J: float = 1.0) -> float:
     ground state is in the even sector,
     :math:`E_0 = -\sum_{k = \pm\pi/n, \pm 3\pi/n, \dots} \sqrt{h^2 + J^2 - 2hJ\cos k}`.
     Valid for any ``n_sites >= 2`` (no exponential cost).
+
+    Args:
+      n_sites: number of spins, >= 2.
+      h: transverse field.
+      J: Ising coupling (J > 0 is ferromagnetic).
+
+    Returns:
+      The ground-state energy, a Python float.
+
+    Raises:
+      TypeError: ``n_sites`` not an integer; ``h`` or ``J`` not a real number.
+      ValueError: ``n_sites`` < 2; ``h`` or ``J`` not finite.
     """
     return min(tfim_sector_energies(n_sites, h=h, J=J))
 
 
 def basis_index(configs) -> np.ndarray:
-    """Basis-state numbers of ±1 configurations ``[..., n]`` (the inverse of :func:`configurations`)."""
-    s = np.asarray(configs)
+    """Basis-state numbers of ±1 configurations (the inverse of :func:`configurations`).
+
+    Args:
+      configs: ``[..., n]`` with every entry +1 or -1 (any real dtype; a batch may be empty).
+
+    Returns:
+      int64[...]: the basis-state number of each configuration, in ``[0, 2**n)``.
+
+    Raises:
+      TypeError: ``configs`` not an array of real numbers.
+      ValueError: ``configs`` a scalar, with a last axis of length 0, or with an entry other than ±1.
+    """
+    s = _v.numpy_array("configs", configs, finite=False, nonempty=False)
     if s.ndim < 1 or s.shape[-1] < 1 or not np.all(np.abs(s) == 1):
         raise ValueError(f"configs must be an array [..., n] of ±1 entries, got shape {s.shape}")
     n = s.shape[-1]
@@ -257,12 +354,39 @@ def basis_index(configs) -> np.ndarray:
     return bits @ (2 ** np.arange(n - 1, -1, -1, dtype=np.int64))
 
 
+def _numeric(name: str, value) -> np.ndarray:
+    """``value`` as a NumPy array of real or complex numbers (states may be complex); TypeError otherwise."""
+    if isinstance(value, (str, bytes)) or _v.is_traced(value):
+        raise TypeError(f"{name} must be a concrete array of real or complex numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real or complex numbers, got {type(value).__name__}") from None
+    if not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
+    return arr
+
+
 def fidelity(state_a, state_b) -> float:
-    r"""Fidelity :math:`|\langle a|b\rangle|^2 / (\langle a|a\rangle\langle b|b\rangle)` of two state vectors."""
-    a = np.asarray(state_a)
-    b = np.asarray(state_b)
+    r"""Fidelity :math:`|\langle a|b\rangle|^2 / (\langle a|a\rangle\langle b|b\rangle)` of two state vectors.
+
+    Args:
+      state_a: vector float[d] or complex[d], not necessarily normalized.
+      state_b: vector of the same length.
+
+    Returns:
+      The fidelity, a Python float in [0, 1].
+
+    Raises:
+      TypeError: a state not an array of real or complex numbers.
+      ValueError: states not vectors of one length, non-finite, or zero.
+    """
+    a = _numeric("state_a", state_a)
+    b = _numeric("state_b", state_b)
     if a.ndim != 1 or a.shape != b.shape:
         raise ValueError(f"state_a and state_b must be vectors of one length, got shapes {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("state_a and state_b must contain only finite numbers, got inf or nan")
     norm = np.vdot(a, a).real * np.vdot(b, b).real
     if norm == 0:
         raise ValueError("state_a and state_b must be non-zero vectors")

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physml_helpers import _validation as _v
+from physml_helpers._kernels import require_finite_history
 from physml_helpers.networks import adam_scan, init_mlp, mlp
 
 __all__ = [
@@ -43,36 +44,56 @@ def ring_profile(x, *, fold: int = 1):
 
     :math:`g(x) = e^{2(\cos kx - 1)} + 0.3\,e^{1.5(\cos(2kx - 1) - 1)}` with :math:`k` = ``fold``; no
     reflection symmetry, and a rotation symmetry of order ``fold`` (period :math:`2\pi/k`).
+
+    Args:
+      x: float[...] angles on the ring (radians), any shape; integers are converted to the default float.
+      fold: :math:`k`, the order of the rotation symmetry, >= 1.
+
+    Returns:
+      float[...] :math:`g(x)`, the shape and dtype of ``x``.
+
+    Raises:
+      TypeError: ``x`` not an array of real numbers, ``fold`` not an integer.
+      ValueError: ``fold`` < 1.
     """
     fold = _v.count("fold", fold, minimum=1)
-    x = jnp.asarray(x)
+    x = _v.float_array("x", x)
     return jnp.exp(2.0 * (jnp.cos(fold * x) - 1.0)) + 0.3 * jnp.exp(1.5 * (jnp.cos(2 * fold * x - 1.0) - 1.0))
 
 
-def _grid(n_points: int):
-    return 2 * jnp.pi * jnp.arange(n_points) / n_points
+def _grid(n_points: int, dtype):
+    """The grid angles x_j = 2 pi j / n, float[n_points] in ``dtype``."""
+    return 2 * jnp.pi * jnp.arange(n_points, dtype=dtype) / n_points
 
 
 def translated_profiles(shifts, *, n_points: int = 32, amplitudes=None, fold: int = 1):
     r"""Signals :math:`a_i\,g(x_j - \varepsilon_i)` on ``n_points`` grid points :math:`x_j = 2\pi j/n`.
 
     Args:
-      shifts: angles :math:`\varepsilon_i`, shape ``[n]``.
+      shifts: float[n] angles :math:`\varepsilon_i` (radians); their dtype sets the output's.
       n_points: grid points on the ring, >= 4.
-      amplitudes: :math:`a_i`, shape ``[n]`` (default 1).
-      fold: order of the profile's rotation symmetry (see :func:`ring_profile`).
+      amplitudes: float[n] :math:`a_i` (default 1), converted to the dtype of ``shifts``.
+      fold: order of the profile's rotation symmetry, >= 1 (see :func:`ring_profile`).
 
     Returns:
-      ``[n, n_points]``.
+      float[n, n_points] the signals, in the dtype of ``shifts``.
+
+    Raises:
+      TypeError: ``shifts`` or ``amplitudes`` not arrays of real numbers, ``n_points`` or ``fold`` not integers.
+      ValueError: ``shifts`` not 1-D, ``amplitudes`` not of the shape of ``shifts``, ``n_points`` < 4, ``fold`` < 1.
     """
     shifts = _v.float_array("shifts", shifts)
     if shifts.ndim != 1:
         raise ValueError(f"shifts must be a 1-D array of angles, got shape {shifts.shape}")
     n_points = _v.count("n_points", n_points, minimum=4)
-    a = jnp.ones_like(shifts) if amplitudes is None else _v.float_array("amplitudes", amplitudes)
+    if amplitudes is None:
+        a = jnp.ones_like(shifts)
+    else:
+        a = _v.float_array("amplitudes", amplitudes).astype(shifts.dtype)
     if a.shape != shifts.shape:
         raise ValueError(f"amplitudes must have the shape of shifts, {shifts.shape}, got {a.shape}")
-    return a[:, None] * ring_profile(_grid(n_points)[None, :] - shifts[:, None], fold=fold)
+    grid = _grid(n_points, shifts.dtype)
+    return a[:, None] * ring_profile(grid[None, :] - shifts[:, None], fold=fold)
 
 
 def translation_generator(signals):
@@ -83,17 +104,25 @@ def translation_generator(signals):
     unambiguous derivative, is set to zero.
 
     Args:
-      signals: ``[..., n_points]``, samples at :math:`x_j = 2\pi j / n`.
+      signals: float[..., n_points] samples at :math:`x_j = 2\pi j / n`; integers are converted to the
+        default float.
 
     Returns:
-      ``[..., n_points]``.
+      float[..., n_points] :math:`G f`, in the (floating) dtype of ``signals``.
+
+    Raises:
+      TypeError: ``signals`` not an array of real numbers.
+      ValueError: ``signals`` a scalar or with an empty last axis.
     """
-    f = jnp.asarray(signals)
+    f = _v.float_array("signals", signals)
+    if f.ndim < 1 or f.shape[-1] < 1:
+        raise ValueError(f"signals must have shape [..., n_points] with n_points >= 1, got {f.shape}")
     n = f.shape[-1]
-    k = jnp.fft.rfftfreq(n, 1.0 / n)
+    k = jnp.arange(n // 2 + 1, dtype=f.dtype)    # the wavenumbers of the rfft, in the signals' precision
     if n % 2 == 0:
         k = k.at[-1].set(0.0)
-    return -jnp.fft.irfft(1j * k * jnp.fft.rfft(f, axis=-1), n=n, axis=-1).astype(f.dtype)
+    ik = jax.lax.complex(jnp.zeros_like(k), k)   # i k, complex64 for float32 signals, complex128 for float64
+    return -jnp.fft.irfft(ik * jnp.fft.rfft(f, axis=-1), n=n, axis=-1).astype(f.dtype)
 
 
 def orbit_frames(key, n_samples: int, *, frame_step: float = 0.05, n_points: int = 32, fold: int = 1,
@@ -104,14 +133,21 @@ def orbit_frames(key, n_samples: int, *, frame_step: float = 0.05, n_points: int
     Args:
       key: JAX random key.
       n_samples: number of movies, >= 1.
-      frame_step: the shift :math:`h` between frames, > 0.
-      n_points: grid points on the ring.
-      fold: order of the profile's rotation symmetry.
-      amplitude_range: ``(low, high)`` to draw a random amplitude per movie (default: amplitude 1).
+      frame_step: the shift :math:`h` between frames (radians), > 0.
+      n_points: grid points on the ring, >= 4.
+      fold: order of the profile's rotation symmetry, >= 1.
+      amplitude_range: ``(low, high)`` with ``0 < low <= high``, to draw a uniform random amplitude per
+        movie (default: amplitude 1).
 
     Returns:
-      ``(frames, shifts, amplitudes)``: frames ``[3, n_samples, n_points]`` (before, at, after),
-      the angles :math:`\varepsilon` ``[n_samples]`` and the amplitudes ``[n_samples]``.
+      ``(frames, shifts, amplitudes)``: frames float[3, n_samples, n_points] (before, at, after), the
+      angles :math:`\varepsilon` float[n_samples] in :math:`[0, 2\pi)` and the amplitudes float[n_samples],
+      all in JAX's default float.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, counts not integers, numbers of the wrong kind.
+      ValueError: ``n_samples`` < 1, ``frame_step`` not > 0, ``n_points`` < 4, ``fold`` < 1,
+        ``amplitude_range`` not a pair ``0 < low <= high``.
     """
     _v.key(key)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
@@ -119,10 +155,15 @@ def orbit_frames(key, n_samples: int, *, frame_step: float = 0.05, n_points: int
     k_shift, k_amp = jax.random.split(key)
     shifts = jax.random.uniform(k_shift, (n_samples,), maxval=2 * jnp.pi)
     if amplitude_range is None:
-        amplitudes = jnp.ones((n_samples,))
+        amplitudes = jnp.ones_like(shifts)
     else:
+        if isinstance(amplitude_range, (str, bytes)) or not hasattr(amplitude_range, "__len__") \
+                or len(amplitude_range) != 2:
+            raise ValueError(f"amplitude_range must be a pair (low, high), got {amplitude_range!r}")
         low, high = (_v.positive_float("amplitude_range", v) for v in amplitude_range)
-        amplitudes = jax.random.uniform(k_amp, (n_samples,), minval=low, maxval=high)
+        if low > high:
+            raise ValueError(f"amplitude_range must be (low, high) with low <= high, got {amplitude_range!r}")
+        amplitudes = jax.random.uniform(k_amp, (n_samples,), shifts.dtype, minval=low, maxval=high)
     frames = jnp.stack([translated_profiles(shifts + d, n_points=n_points, amplitudes=amplitudes, fold=fold)
                         for d in (-h, 0.0, h)])
     return frames, shifts, amplitudes
@@ -132,38 +173,93 @@ def orbit_frames(key, n_samples: int, *, frame_step: float = 0.05, n_points: int
 # The autoencoder
 # ---------------------------------------------------------------------------------------------------
 
-def init_autoencoder(key, n_in: int, n_latent: int, *, hidden: int = 32, depth: int = 2) -> dict:
+def init_autoencoder(key, n_in: int, n_latent: int, *, hidden: int = 32, depth: int = 2, dtype=None) -> dict:
     """Parameters of an MLP autoencoder (tanh hidden layers) and of a latent generator matrix.
 
     Args:
       key: JAX random key.
-      n_in: data dimension; n_latent: latent dimension; hidden: width of hidden layers;
-      depth: hidden layers in each of encoder and decoder.
+      n_in: data dimension, >= 1.
+      n_latent: latent dimension, >= 1.
+      hidden: width of the hidden layers, >= 1.
+      depth: hidden layers in each of encoder and decoder, >= 0.
+      dtype: floating dtype of every parameter (default: JAX's default float); use the data's dtype.
 
     Returns:
-      ``{"encoder": [...], "decoder": [...], "generator": zeros[n_latent, n_latent]}``.
+      ``{"encoder": [(W, b), ...], "decoder": [(W, b), ...], "generator": float[n_latent, n_latent]}``:
+      the encoder maps float[..., n_in] to float[..., n_latent], the decoder back (see
+      :func:`~physml_helpers.networks.init_mlp`), and the generator :math:`A` starts at zero.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: ``n_in``, ``n_latent`` or ``hidden`` < 1, ``depth`` < 0.
     """
     _v.key(key)
     n_in = _v.count("n_in", n_in, minimum=1)
     n_latent = _v.count("n_latent", n_latent, minimum=1)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=0)
+    dtype = _v.float_dtype("dtype", dtype)
     k_enc, k_dec = jax.random.split(key)
     return {
-        "encoder": init_mlp(k_enc, [n_in, *[hidden] * depth, n_latent]),
-        "decoder": init_mlp(k_dec, [n_latent, *[hidden] * depth, n_in]),
-        "generator": jnp.zeros((n_latent, n_latent)),
+        "encoder": init_mlp(k_enc, [n_in, *[hidden] * depth, n_latent], dtype=dtype),
+        "decoder": init_mlp(k_dec, [n_latent, *[hidden] * depth, n_in], dtype=dtype),
+        "generator": jnp.zeros((n_latent, n_latent), dtype),
     }
 
 
+def _network_input(name: str, value, layers, init: str):
+    """``value`` as an array in the dtype of the network ``layers`` (a list of ``(W, b)``): integers are
+    converted; a floating array of another precision is refused rather than silently promoted."""
+    if not isinstance(layers, (list, tuple)) or not layers or not hasattr(layers[0][0], "dtype"):
+        raise TypeError(f"params must come from {init}, got {type(layers).__name__} for a network")
+    dtype = layers[0][0].dtype
+    arr = jnp.asarray(value)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        if not (jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        arr = arr.astype(dtype)
+    if arr.dtype != dtype:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype} but the parameters are {dtype}; convert one of them, "
+            f"e.g. {name}.astype(jnp.{dtype}) or {init}(..., dtype=jnp.{arr.dtype})"
+        )
+    return arr
+
+
 def encode(params: dict, x):
-    """Latent codes ``[..., n_latent]`` of signals ``[..., n_in]``."""
-    return mlp(params["encoder"], x)
+    """Latent codes of signals, :math:`z = E(x)`.
+
+    Args:
+      params: from :func:`init_autoencoder` or :func:`train_autoencoder`.
+      x: float[..., n_in] signals, in the parameters' dtype (integers are converted to it).
+
+    Returns:
+      float[..., n_latent] the latent codes, in the parameters' dtype.
+
+    Raises:
+      TypeError: ``params`` not an autoencoder's, or ``x`` a floating array of another dtype than the
+        parameters (float32 against float64).
+      ValueError: the last axis of ``x`` is not n_in (a static check, made under ``jit`` too).
+    """
+    return mlp(params["encoder"], _network_input("x", x, params["encoder"], "init_autoencoder"))
 
 
 def decode(params: dict, z):
-    """Signals ``[..., n_in]`` decoded from latent codes ``[..., n_latent]``."""
-    return mlp(params["decoder"], z)
+    """Signals decoded from latent codes, :math:`x = D(z)`.
+
+    Args:
+      params: from :func:`init_autoencoder` or :func:`train_autoencoder`.
+      z: float[..., n_latent] latent codes, in the parameters' dtype (integers are converted to it).
+
+    Returns:
+      float[..., n_in] the decoded signals, in the parameters' dtype.
+
+    Raises:
+      TypeError: ``params`` not an autoencoder's, or ``z`` a floating array of another dtype than the
+        parameters.
+      ValueError: the last axis of ``z`` is not n_latent (a static check, made under ``jit`` too).
+    """
+    return mlp(params["decoder"], _network_input("z", z, params["decoder"], "init_autoencoder"))
 
 
 def _losses(params, frames, frame_step):
@@ -189,27 +285,42 @@ def train_autoencoder(key, frames, *, n_latent: int, frame_step: float, linearit
 
     Args:
       key: JAX random key (initialization).
-      frames: ``[3, n, n_points]`` from :func:`orbit_frames`.
+      frames: float[3, n, n_points] from :func:`orbit_frames` (before, at, after); their dtype is the
+        dtype of the parameters and of the whole computation.
       n_latent: latent dimension, >= 1.
-      frame_step: the shift :math:`h` between frames.
+      frame_step: the shift :math:`h` between frames, > 0.
       linearity_weight: :math:`\lambda`, >= 0 (0: a plain autoencoder).
-      n_steps, lr, hidden, depth: optimization and network sizes.
+      n_steps: Adam steps, >= 1.
+      lr: peak learning rate of the cosine schedule, > 0.
+      hidden: width of the hidden layers, >= 1.
+      depth: hidden layers in each of encoder and decoder, >= 0.
 
     Returns:
-      ``(params, history)``: trained parameters and ``history`` of shape ``[n_steps, 2]`` holding the
-      reconstruction and linearity terms at each step.
+      ``(params, history)``: trained parameters (as from :func:`init_autoencoder`, in the dtype of
+      ``frames``) and ``history`` float[n_steps, 2] holding the reconstruction and linearity terms before
+      each step.
+
+    Raises:
+      ConvergenceError: a loss became inf or nan (the optimizer diverged; lower ``lr``).
+      TypeError: ``key`` not a typed JAX key, ``frames`` not numeric, counts not integers, numbers of the
+        wrong kind.
+      ValueError: ``frames`` not [3, n, n_points] or not finite, ``frame_step`` or ``lr`` not > 0,
+        ``linearity_weight`` < 0, ``n_steps``, ``n_latent`` or ``hidden`` < 1, ``depth`` < 0.
     """
-    frames = _v.float_array("frames", frames)
+    _v.key(key)
+    frames = _v.float_array("frames", frames, finite=True)
     if frames.ndim != 3 or frames.shape[0] != 3:
         raise ValueError(f"frames must have shape [3, n_samples, n_points] (before, at, after), got {frames.shape}")
     h = _v.positive_float("frame_step", frame_step)
     weight = _v.positive_float("linearity_weight", linearity_weight, allow_zero=True)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     lr = _v.positive_float("lr", lr)
-    params = init_autoencoder(key, frames.shape[-1], n_latent, hidden=hidden, depth=depth)
-    params = jax.tree_util.tree_map(lambda p: p.astype(frames.dtype), params)
     dtype = frames.dtype
-    return _train(params, frames, jnp.asarray(h, dtype), jnp.asarray(weight, dtype), jnp.asarray(lr, dtype), n_steps)
+    params = init_autoencoder(key, frames.shape[-1], n_latent, hidden=hidden, depth=depth, dtype=dtype)
+    params, history = _train(params, frames, jnp.asarray(h, dtype), jnp.asarray(weight, dtype),
+                             jnp.asarray(lr, dtype), n_steps)
+    require_finite_history("train_autoencoder", history, lr)
+    return params, history
 
 
 @functools.partial(jax.jit, static_argnames=("n_steps",))
@@ -242,10 +353,16 @@ def fit_generator(z, z_dot) -> GeneratorFit:
     about 1 when the law explains nothing.
 
     Args:
-      z: latent codes ``[n, d]``; z_dot: their velocities along the orbit ``[n, d]``.
+      z: float[n, d] latent codes.
+      z_dot: float[n, d] their velocities along the orbit.
 
     Returns:
-      :class:`GeneratorFit` ``(A [d, d], b [d], residual)``.
+      :class:`GeneratorFit` ``(A, b, residual)``: NumPy float64 ``A`` float[d, d] and ``b`` float[d], and the
+      relative residual (a float). The fit is done in float64 whatever the inputs' dtype.
+
+    Raises:
+      ValueError: ``z`` not 2-D, ``z_dot`` not of its shape, or no more than d + 1 samples (A and b are
+        then not determined); entries that are not numbers.
     """
     z = np.asarray(z, dtype=float)
     z_dot = np.asarray(z_dot, dtype=float)
@@ -263,16 +380,25 @@ def latent_velocities(encoder: Callable, x, generator: Callable = translation_ge
     r"""Exact latent velocities :math:`\dot z = J_E(x)\,G x` by forward-mode differentiation.
 
     Args:
-      encoder: ``x [n_in] -> z [d]`` (for example ``functools.partial(encode, params)``).
-      x: signals ``[n, n_in]``.
-      generator: the symmetry's generator in data space, ``x -> G x``.
+      encoder: ``x float[n_in] -> z float[d]`` (for example ``functools.partial(encode, params)``).
+      x: float[n, n_in] signals.
+      generator: the symmetry's generator in data space, ``x -> G x``, float[n, n_in] to float[n, n_in]
+        in the dtype of ``x`` (default: :func:`translation_generator`).
 
     Returns:
-      ``(z, z_dot)``, each ``[n, d]``.
+      ``(z, z_dot)``, each float[n, d], in the encoder's output dtype.
+
+    Raises:
+      TypeError: ``encoder`` or ``generator`` not callable, ``x`` not numeric, or (from :func:`jax.jvp`)
+        ``generator`` returning another dtype than ``x``'s.
+      ValueError: ``x`` not 2-D, or ``generator(x)`` not of the shape of ``x``.
     """
     _v.callable_("encoder", encoder)
     _v.callable_("generator", generator)
     x = _v.float_array("x", x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a batch of signals [n, n_in], got shape {x.shape}")
+    _v.output_shape("generator", generator, x, expected=x.shape, what=" (G x, the shape of x)")
     tangents = generator(x)
     return jax.vmap(lambda xi, ti: jax.jvp(encoder, (xi,), (ti,)))(x, tangents)
 
@@ -285,21 +411,31 @@ def consistency_residual(decoder: Callable, z, A, b=None, generator: Callable = 
     :math:`D(e^{\varepsilon A}\cdot z) = T_\varepsilon D(z)`, to first order in :math:`\varepsilon`.
 
     Args:
-      decoder: ``z [d] -> x [n_in]``.
-      z: latent codes ``[n, d]``.
-      A: ``[d, d]``; b: ``[d]`` (default zero).
-      generator: ``x -> G x`` in data space.
+      decoder: ``z float[d] -> x float[n_in]``.
+      z: float[n, d] latent codes.
+      A: float[d, d] the latent generator (converted to the dtype of ``z``).
+      b: float[d] the offset (default zero; converted to the dtype of ``z``).
+      generator: ``x -> G x`` in data space (default: :func:`translation_generator`).
 
     Returns:
-      The relative residual, a float.
+      The relative residual, a Python float.
+
+    Raises:
+      TypeError: ``decoder`` or ``generator`` not callable, ``z``, ``A`` or ``b`` not numeric.
+      ValueError: ``z`` not [n, d], ``A`` not [d, d], ``b`` not [d].
     """
     _v.callable_("decoder", decoder)
     _v.callable_("generator", generator)
     z = _v.float_array("z", z)
-    A = jnp.asarray(A, z.dtype)
+    A = _v.float_array("A", A).astype(z.dtype)
     if z.ndim != 2 or A.shape != (z.shape[1], z.shape[1]):
         raise ValueError(f"z must be [n, d] and A [d, d], got {z.shape} and {A.shape}")
-    b = jnp.zeros(z.shape[1], z.dtype) if b is None else jnp.asarray(b, z.dtype)
+    if b is None:
+        b = jnp.zeros(z.shape[1], z.dtype)
+    else:
+        b = _v.float_array("b", b).astype(z.dtype)
+        if b.shape != (z.shape[1],):
+            raise ValueError(f"b must be [d] = [{z.shape[1]}], got {b.shape}")
     velocity = z @ A.T + b
     x, pushed = jax.vmap(lambda zi, vi: jax.jvp(decoder, (zi,), (vi,)))(z, velocity)
     target = generator(x)

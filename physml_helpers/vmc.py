@@ -719,12 +719,14 @@ def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Arra
 def _fit_tomography(log_psi, params, samples, n_sites, lr, n_steps):
     import optax
 
+    from physml_helpers.networks import _optax_update
+
     optimizer = optax.adam(lr)
 
     def body(carry, _):
         p, opt_state = carry
         value, grads = jax.value_and_grad(tomography_nll, argnums=1)(log_psi, p, samples, n_sites)
-        updates, opt_state = optimizer.update(grads, opt_state, p)
+        updates, opt_state = _optax_update(optimizer, grads, opt_state, p)
         return (optax.apply_updates(p, updates), opt_state), value
 
     (params, _), history = jax.lax.scan(body, (params, optimizer.init(params)), None, length=n_steps)

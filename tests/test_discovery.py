@@ -153,7 +153,7 @@ def test_bad_inputs():
         power_law_fit([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match="at least 3 points"):
         power_law_fit([1, 2], [1, 2])
-    with pytest.raises(TypeError, match="x must be an array"):
+    with pytest.raises(TypeError, match="x must be a concrete array of real numbers, got str"):
         power_law_fit("abc", [1, 2, 3])
     with pytest.raises(ValueError, match="degree"):
         polynomial_library(np.ones((3, 2)), 0)
@@ -238,3 +238,82 @@ def test_simulated_collisions_conserve_momentum_and_lose_the_predicted_energy():
         simulate_collisions(jax.random.key(0), 3, restitution=1.5)
     with pytest.raises(TypeError, match="key must be a JAX random key"):
         simulate_collisions(3, 3, restitution=1.0)
+
+
+def _sindy_two_round_problem():
+    """A library whose first refit still removes a term: y = a + 0.5 b - 0.45 c with c = b + 0.1 e.
+
+    Full least squares gives (1, 0.5, -0.45), so threshold 0.46 removes c; refitting on {a, b} gives b the
+    coefficient 0.05 (the part of y along b once c is gone), which round 1 removes; round 2 refits on {a}
+    and changes nothing. So the support settles only in round 2.
+    """
+    e = np.eye(6)
+    a, b, c = e[:, 0], e[:, 1], e[:, 1] + 0.1 * e[:, 2]
+    theta = np.column_stack([a, b, c])
+    y = (a + 0.5 * b - 0.45 * c)[:, None]
+    return theta, y
+
+
+def test_sindy_raises_convergence_error_when_the_support_is_still_changing():
+    import physml_helpers
+
+    theta, y = _sindy_two_round_problem()
+    with pytest.raises(physml_helpers.ConvergenceError, match=r"still changing after max_iter = 1 .*raise max_iter.*threshold"):
+        sindy(theta, y, threshold=0.46, max_iter=1)
+    assert issubclass(physml_helpers.ConvergenceError, RuntimeError)
+    # one more round lets it confirm the support {a}: the exact coefficient 1, the rest exactly zero
+    np.testing.assert_allclose(sindy(theta, y, threshold=0.46, max_iter=2), [[1.0], [0.0], [0.0]], atol=1e-14)
+    np.testing.assert_array_equal(sindy(theta, y, threshold=0.46, max_iter=2)[1:], 0.0)
+    np.testing.assert_array_equal(sindy(theta, y, threshold=0.46), sindy(theta, y, threshold=0.46, max_iter=2))
+
+
+def test_sindy_converges_in_one_round_on_an_easy_case():
+    # orthonormal library, exact sparse truth: the first refit keeps exactly the thresholded support
+    q, _ = np.linalg.qr(np.random.default_rng(5).normal(size=(40, 5)))
+    truth = np.array([[2.0, 0.0], [0.0, -1.0], [0.0, 0.0], [0.5, 0.0], [0.0, 0.0]])
+    xi = sindy(q, q @ truth, threshold=0.1, max_iter=1)
+    np.testing.assert_allclose(xi, truth, atol=1e-12)
+    np.testing.assert_array_equal(xi != 0, truth != 0)
+
+
+def test_bad_input_kinds_and_values_use_the_shared_checks():
+    from physml_helpers.discovery import Expression, collision_features, pareto_front, symbolic_search
+
+    with pytest.raises(TypeError, match="theta must be a concrete array of real numbers"):
+        sindy("abc", np.ones((3, 1)), threshold=0.1)
+    with pytest.raises(TypeError, match="x_dot must hold real numbers"):
+        sindy(np.ones((3, 2)), np.ones((3, 1)) * 1j, threshold=0.1)
+    with pytest.raises(ValueError, match="theta must contain only finite numbers"):
+        sindy(np.full((3, 2), np.nan), np.ones((3, 1)), threshold=0.1)
+    with pytest.raises(TypeError, match="max_iter must be an integer"):
+        sindy(np.ones((3, 2)), np.ones((3, 1)), threshold=0.1, max_iter=2.5)
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        sindy(np.ones((3, 2)), np.ones((3, 1)), threshold=0.1, max_iter=0)
+    with pytest.raises(ValueError, match="A must not be empty"):
+        null_space(np.ones((0, 3)))
+    masses, velocities = np.ones((4, 2)), np.ones((4, 2, 2))
+    with pytest.raises(ValueError, match="velocities must contain only finite numbers"):
+        collision_features(masses, np.where(velocities > 0, np.inf, 0.0))
+    with pytest.raises(ValueError, match="velocities must be a 3-D array"):
+        collision_features(masses, np.ones((4, 4)))
+    with pytest.raises(ValueError, match=r"masses must be \[n, 2\] and velocities \[n, 2, 2\]"):
+        collision_features(masses, np.ones((3, 2, 2)))
+    with pytest.raises(TypeError, match="y must hold real numbers"):
+        symbolic_search({"x": [1.0, 2.0]}, [1.0 + 1j, 2.0])
+    with pytest.raises(TypeError, match="unary must be a sequence of names"):
+        symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], unary="exp")
+    with pytest.raises(TypeError, match="exponents must be"):
+        symbolic_search({"x": [1.0, 2.0]}, [1.0, 2.0], exponents=["half"])
+    with pytest.raises(TypeError, match="expressions must be an iterable"):
+        pareto_front(3)
+    with pytest.raises(TypeError, match=r"expressions\[1\] must be an Expression"):
+        pareto_front([Expression("1 * x", 3, 0.1, (1.0,)), (3, 0.1)])
+    assert pareto_front([]) == []
+
+
+def test_fits_are_float64_whatever_the_input_dtype():
+    x = np.linspace(1.0, 2.0, 10, dtype=np.float32)
+    theta, _ = polynomial_library(x[:, None], 2)
+    assert theta.dtype == np.float64
+    assert sindy(theta, (2 * x)[:, None], threshold=0.1).dtype == np.float64
+    assert null_space(np.ones((3, 2), np.float32)).dtype == np.float64

@@ -190,3 +190,85 @@ def test_axial_gauge_and_sampling_reject_bad_input():
         sample_configurations(jax.random.key(0), 2, size=4, beta=1.0, n_sweeps=0)
     with pytest.raises(ValueError, match="step_size must be a finite number > 0"):
         metropolis(jax.random.key(0), jnp.zeros((2, 4, 4)), beta=1.0, n_sweeps=2, step_size=0.0)
+
+
+def test_wilson_loops_that_would_wrap_around_the_torus_are_refused():
+    from physml_helpers.gauge import wilson_loop_angles
+
+    theta = _random_links(jax.random.key(23), 4)
+    assert wilson_loop_angles(theta, 3).shape == (4, 4)
+    for size in (4, 5):
+        with pytest.raises(ValueError, match="size must be smaller than the lattice size L = 4"):
+            wilson_loop_angles(theta, size)
+
+
+def test_float32_links_and_parameters_give_float32_outputs_under_x64():
+    from physml_helpers.gauge import (
+        axial_gauge, cnn_apply, init_cnn, init_lcnn, lcnn_apply, wilson_loop_angles,
+    )
+
+    theta64 = _random_links(jax.random.key(24), 6)
+    theta = theta64.astype(jnp.float32)
+    alpha = jax.random.uniform(jax.random.key(25), (6, 6), minval=-np.pi, maxval=np.pi)  # float64: follows theta
+    for out in (plaquette_angles(theta), gauge_transform(theta, alpha), average_plaquette(theta),
+                wilson_loop_angles(theta, 2), axial_gauge(theta)):
+        assert out.dtype == jnp.float32
+    lcnn = init_lcnn(jax.random.key(26), (4, 4, 2), dtype=jnp.float32)
+    cnn = init_cnn(jax.random.key(27), 8, 1, kernel=2, dtype=jnp.float32)
+    for params in (lcnn, cnn):
+        assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(params)} == {jnp.dtype(jnp.float32)}
+    out = lcnn_apply(lcnn, theta)
+    assert out.dtype == jnp.float32 and jax.jit(lcnn_apply)(lcnn, theta).dtype == jnp.float32
+    assert cnn_apply(cnn, theta).dtype == jnp.float32
+    # gauge invariance holds to float32 rounding, and the float32 network agrees with its float64 copy
+    gauged = gauge_transform(theta, alpha)
+    assert float(jnp.abs(lcnn_apply(lcnn, gauged) - out).max()) < 1e-4 * max(float(jnp.abs(out).max()), 1.0)
+    lcnn64 = jax.tree_util.tree_map(lambda p: p.astype(jnp.float64), lcnn)
+    np.testing.assert_allclose(out, lcnn_apply(lcnn64, theta.astype(jnp.float64)), rtol=1e-4, atol=1e-5)
+    # a float32 network is not silently run in float64 on float64 links
+    with pytest.raises(TypeError, match="parameters have dtype float32 but theta has dtype float64"):
+        lcnn_apply(lcnn, theta64)
+    with pytest.raises(TypeError, match="init_cnn"):
+        cnn_apply(cnn, theta64)
+    with pytest.raises(TypeError, match="dtype must be a floating dtype"):
+        init_lcnn(jax.random.key(0), dtype=jnp.int32)
+
+
+def test_network_initializers_check_their_keys():
+    from physml_helpers.gauge import init_cnn, init_lcnn
+
+    with pytest.raises(TypeError, match="key must be a JAX random key"):
+        init_lcnn(0)
+    with pytest.raises(TypeError, match="raw uint32 array"):
+        init_cnn(jax.random.PRNGKey(0))
+
+
+def test_metropolis_kernel_steps_are_the_sweeps_of_the_run():
+    from physml_helpers.gauge import metropolis_kernel
+
+    key = jax.random.key(30)
+    theta0 = _random_links(jax.random.key(31), 4)
+    state_run, info_run = metropolis(key, theta0, beta=1.5, n_sweeps=3)
+    init, step = metropolis_kernel(beta=1.5)
+    state = init(theta0)
+    for i, block_key in enumerate(jax.random.split(key, 3)):  # one block of one sweep per recorded sweep
+        state, info = step(jax.random.split(block_key, 1)[0], state)
+        assert float(info.plaquette) == pytest.approx(float(average_plaquette(state.theta)), abs=1e-14)
+        assert float(info.acceptance) == pytest.approx(float(info_run.acceptance[i]), abs=1e-14)
+    np.testing.assert_allclose(state.theta, state_run.theta, atol=1e-14)
+    with pytest.raises(ValueError, match="must be even"):
+        init(jnp.zeros((2, 5, 5)))
+
+
+def test_a_new_coupling_compiles_nothing():
+    from compilation import assert_compiles_once
+
+    from physml_helpers.gauge import sample_configurations
+
+    cold, hot = jnp.zeros((2, 4, 4)), _random_links(jax.random.key(32), 4)
+    assert_compiles_once(lambda: metropolis(jax.random.key(0), cold, beta=1.0, n_sweeps=5),
+                         second=lambda: metropolis(jax.random.key(1), hot, beta=2.5, n_sweeps=5, step_size=0.7))
+    assert_compiles_once(lambda: sample_configurations(jax.random.key(0), 3, size=4, beta=1.0, n_sweeps=5),
+                         second=lambda: sample_configurations(jax.random.key(1), 3, size=4, beta=3.0, n_sweeps=5))
+    state, info = metropolis(jax.random.key(2), hot.astype(jnp.float32), beta=1.0, n_sweeps=2)
+    assert state.theta.dtype == info.plaquette.dtype == info.acceptance.dtype == jnp.float32

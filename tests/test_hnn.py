@@ -98,3 +98,54 @@ def test_potential_field_is_newton_with_the_learned_potential():
     np.testing.assert_allclose(potential_field(params, s), jnp.concatenate([s[2:], force]), atol=1e-15)
     energy = lambda q, p: 0.5 * jnp.sum(p**2) + potential_energy(params, q)
     np.testing.assert_allclose(potential_field(params, s), hamiltonian_field(energy, s), atol=1e-15)
+
+
+def test_a_fixed_point_that_does_not_converge_raises_or_is_nan_never_a_wrong_map():
+    from physml_helpers import ConvergenceError
+    from physml_helpers.hnn import generating_function_solve
+
+    g = lambda q, P: jnp.sum(q * P**2)  # h = 1: the iteration P <- p - h P^2 does not contract  # noqa: E731
+    q, p = jnp.array([1.0]), jnp.array([1.0])
+    Q, P, info = generating_function_solve(g, q, p, h=1.0)
+    assert not bool(info.converged) and int(info.n_iter) == 100 and float(info.residual) > 0.1
+    with pytest.raises(ConvergenceError, match="did not converge in 100 iterations"):
+        generating_function_map(g, q, p, h=1.0)
+    Q, P = jax.jit(lambda z: generating_function_map(g, z[:1], z[1:], h=1.0))(jnp.array([1.0, 1.0]))
+    assert bool(jnp.isnan(Q).all() and jnp.isnan(P).all())
+    # a small step contracts: converged to rounding in a few iterations, residual below the tolerance
+    Q, P, info = generating_function_solve(g, q, p, h=0.05)
+    assert bool(info.converged) and int(info.n_iter) < 30
+    np.testing.assert_allclose(P + 0.05 * P**2, p, atol=1e-14)
+
+
+def test_fields_take_one_state_and_reject_batches():
+    with pytest.raises(ValueError, match=r"one phase-space point \(q, p\) of shape \[2 d\].*vmap"):
+        hamiltonian_field(lambda q, p: jnp.sum(q**2 + p**2), jnp.ones((5, 2)))
+    with pytest.raises(ValueError, match="shape \\[2 d\\]"):
+        hamiltonian_field(lambda q, p: jnp.sum(q**2 + p**2), jnp.ones(3))
+    field = jax.vmap(lambda s: hamiltonian_field(lambda q, p: 0.5 * jnp.sum(q**2 + p**2), s))(jnp.ones((5, 2)))
+    assert field.shape == (5, 2)
+
+
+def test_float32_in_float32_out():
+    x = jax.random.normal(jax.random.key(4), (5, 2), jnp.float32)
+    forces = pairwise_forces(lambda r: 1.0 / r**2, x)  # used to come back in float64 under x64
+    assert forces.dtype == jnp.float32
+    params = init_hnn(jax.random.key(0), 1, hidden=8, dtype=jnp.float32)
+    assert hnn_field(params, jnp.ones(2, jnp.float32)).dtype == jnp.float32
+    Q, P = generating_function_map(lambda q, P: jnp.sum(P**2 + q**2), jnp.ones(1, jnp.float32),
+                                   jnp.ones(1, jnp.float32), h=0.1)
+    assert Q.dtype == P.dtype == jnp.float32
+    with pytest.raises(ValueError, match="magnitude must act elementwise"):
+        pairwise_forces(lambda r: jnp.sum(r), x)
+
+
+def test_refitting_compiles_nothing():
+    from compilation import assert_compiles_once
+
+    states = jax.random.normal(jax.random.key(2), (50, 2))
+    other = jax.random.normal(jax.random.key(3), (50, 2))
+    derivatives = jnp.stack([states[:, 1], -states[:, 0]], axis=1)
+    params = init_hnn(jax.random.key(3), 1, hidden=8)
+    assert_compiles_once(lambda: fit_vector_field(hnn_field, params, states, derivatives, n_steps=20),
+                         second=lambda: fit_vector_field(hnn_field, params, other, derivatives, lr=1e-3, n_steps=20))

@@ -2,6 +2,7 @@
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -122,3 +123,59 @@ def test_leapfrog_oscillator_orbit_is_the_exact_discrete_rotation():
     exact = q0 * np.cos(k * theta) + p0 / (w * c) * np.sin(k * theta)
     q, _ = leapfrog(lambda q: w**2 * q, jnp.array([q0]), jnp.array([p0]), dt=h, n_steps=500)
     np.testing.assert_allclose(q[:, 0], exact, atol=1e-11)
+
+
+def test_kernels_step_the_same_path_as_the_wrappers_and_report_overflow():
+    from physml_helpers.integrators import euler_kernel, leapfrog, leapfrog_kernel, rk4_kernel
+
+    x0 = jnp.array([1.0, 0.0])
+    for wrapper, factory in ((euler, euler_kernel), (rk4, rk4_kernel)):
+        path = wrapper(linear, x0, dt=0.05, n_steps=4)
+        init, step = factory(linear, dt=0.05)
+        state = init(x0)
+        for k in range(4):
+            state, info = step(state)
+            np.testing.assert_array_equal(state.x, path[k + 1])
+            assert bool(info.finite)
+    q, p = leapfrog(lambda q: 4.0 * q, jnp.array([1.0]), jnp.array([0.0]), dt=0.1, n_steps=3)
+    init, step = leapfrog_kernel(lambda q: 4.0 * q, dt=0.1)
+    state = init(jnp.array([1.0]), jnp.array([0.0]))
+    for _ in range(3):
+        state, info = step(state)
+    np.testing.assert_array_equal(state.q, q[-1])
+    np.testing.assert_array_equal(state.p, p[-1])
+    init, step = euler_kernel(lambda x: x**2, dt=1.0)  # blows up in finite time
+    state = init(jnp.array([10.0]))
+    finite = []
+    for _ in range(12):
+        state, info = step(state)
+        finite.append(bool(info.finite))
+    assert finite[0] and not finite[-1]
+
+
+def test_a_new_step_size_compiles_nothing():
+    from compilation import assert_compiles_once
+
+    from physml_helpers.integrators import leapfrog
+
+    x0, x1 = jnp.array([1.0, 0.0]), jnp.array([0.5, 0.5])
+    for method in (euler, rk4):
+        assert_compiles_once(lambda: method(linear, x0, dt=0.01, n_steps=10),
+                             second=lambda: method(linear, x1, dt=0.02, n_steps=10))
+    grad = lambda q: q**3  # noqa: E731
+    assert_compiles_once(lambda: leapfrog(grad, x0, x1, dt=0.01, n_steps=10),
+                         second=lambda: leapfrog(grad, x1, x0, dt=0.03, n_steps=10, mass=2.0))
+
+
+def test_float32_in_float32_out_and_static_shape_checks():
+    from physml_helpers.integrators import leapfrog, rk4_step
+
+    x0 = jnp.array([1.0, 0.0], jnp.float32)
+    assert rk4(lambda x: -x, x0, dt=0.1, n_steps=2).dtype == jnp.float32
+    assert euler(lambda x: -x, x0, dt=0.1, n_steps=2).dtype == jnp.float32
+    q, p = leapfrog(lambda q: q, x0, x0, dt=0.1, n_steps=2)
+    assert q.dtype == p.dtype == jnp.float32
+    with pytest.raises(TypeError, match="one dtype"):
+        leapfrog(lambda q: q, x0, x0.astype(jnp.float64), dt=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="shape of the state"):
+        jax.jit(lambda x: rk4_step(lambda y: y[:1], x, 0.1))(x0)  # a static check: made while tracing too

@@ -73,3 +73,47 @@ def test_bad_inputs():
         init_landau_model(alpha=-1.0)
     with pytest.raises(TypeError, match="key must be a JAX random key"):
         simulate(0, [0.5])
+
+
+def test_observation_times_must_be_an_even_grid_of_at_least_two():
+    params = init_landau_model()
+    observed = jnp.ones((5, 3))
+    uneven = jnp.array([0.0, 0.1, 0.2, 0.4, 0.5])  # the step used to be read from times[1] - times[0] only
+    with pytest.raises(ValueError, match="times must be equally spaced"):
+        fit_trajectories(landau_model_rhs, params, uneven, jnp.ones(3), observed)
+    with pytest.raises(ValueError, match="times must increase"):
+        fit_trajectories(landau_model_rhs, params, -jnp.linspace(0, 1, 5), jnp.ones(3), observed)
+    with pytest.raises(ValueError, match="at least two observation times"):
+        fit_trajectories(landau_model_rhs, params, jnp.zeros(1), jnp.ones(3), jnp.ones((1, 3)))
+    # a grid that does not start at 0 is fine: integration starts at the first observation
+    times, T, obs, _ = simulate(jax.random.key(0), [0.5], n_traj=2, n_obs=6, t_max=2.0)
+    _, history = fit_trajectories(landau_model_rhs, params, times + 3.0, T, obs, n_steps=5)
+    _, history0 = fit_trajectories(landau_model_rhs, params, times, T, obs, n_steps=5)
+    np.testing.assert_allclose(history, history0, rtol=1e-12)
+
+
+def test_a_diverging_fit_raises():
+    from physml_helpers import ConvergenceError
+
+    times, T, obs, _ = simulate(jax.random.key(1), [0.5], n_traj=2, n_obs=11)
+    with pytest.raises(ConvergenceError, match="fit_trajectories diverged.*lower the learning rate"):
+        fit_trajectories(landau_model_rhs, init_landau_model(), times, T, obs * 1e3, lr=50.0, n_steps=50)
+
+
+def test_repeated_calls_compile_nothing_and_float32_stays_float32():
+    from compilation import assert_compiles_once
+
+    assert_compiles_once(lambda: simulate(jax.random.key(0), [0.5, 0.9], n_traj=3, n_obs=11)[2],
+                         second=lambda: simulate(jax.random.key(1), [0.4, 1.2], n_traj=3, n_obs=11, tc=0.8)[2])
+    times, T, obs, _ = simulate(jax.random.key(2), [0.6, 0.8], n_traj=2, n_obs=11)
+    obs2 = simulate(jax.random.key(3), [0.6, 0.8], n_traj=2, n_obs=11)[2]
+    params = init_landau_model()
+    assert_compiles_once(lambda: fit_trajectories(landau_model_rhs, params, times, T, obs, n_steps=10)[1],
+                         second=lambda: fit_trajectories(landau_model_rhs, params, times, T, obs2, lr=0.02, n_steps=10)[1])
+    rhs = lambda m, temp: -m  # noqa: E731
+    m0, m1 = jnp.ones(3), jnp.zeros(3)
+    assert_compiles_once(lambda: rollout(rhs, m0, 0.5, t_max=1.0, n_obs=4),
+                         second=lambda: rollout(rhs, m1, 0.7, t_max=1.0, n_obs=4))
+    times32, T32, obs32, clean32 = simulate(jax.random.key(4), jnp.array([0.5], jnp.float32), n_traj=2, n_obs=5)
+    assert times32.dtype == T32.dtype == obs32.dtype == clean32.dtype == jnp.float32
+    assert rollout(rhs, jnp.ones(2, jnp.float32), 0.5, t_max=1.0, n_obs=3).dtype == jnp.float32

@@ -23,7 +23,7 @@ def test_gradient_descent_matches_linear_recurrence():
     assert path.shape == (n_steps + 1, 4)
     np.testing.assert_array_equal(path[0], theta0)
     lams, u = jnp.linalg.eigh(h)
-    k = jnp.arange(n_steps + 1)[:, None]
+    k = jnp.arange(n_steps + 1, dtype=jnp.float64)[:, None]
     exact = ((1 - lr * lams) ** k * (u.T @ theta0)) @ u.T
     np.testing.assert_allclose(path, exact, rtol=0, atol=1e-12)
 
@@ -158,3 +158,96 @@ def test_gradient_flow_rejects_bad_numbers(kwargs, message):
 def test_smoothness_constant_rejects_bad_matrices(hessian, message):
     with pytest.raises(ValueError, match=message):
         smoothness_constant(hessian)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Solvers that stop short say so; kernels; compilation; dtypes
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_gradient_flow_on_a_stiff_landscape_raises_instead_of_returning_a_wrong_state():
+    from physml_helpers import ConvergenceError
+
+    stiff = lambda th: jnp.array([1e9 * th[0], 1.0])  # noqa: E731  exact y(t) = y0 - t
+    with pytest.raises(ConvergenceError, match="did not reach t = 1.*stiff"):
+        gradient_flow(stiff, jnp.array([1.0, 0.0]), t_max=1.0, n_points=2, max_steps=2000)
+    # traced, it cannot raise: the rows it could not reach are NaN, never a plausible wrong number
+    _, theta = jax.jit(lambda th: gradient_flow(stiff, th, t_max=1.0, n_points=2, max_steps=2000))(jnp.array([1.0, 0.0]))
+    assert bool(jnp.all(jnp.isnan(theta[1]))) and bool(jnp.all(theta[0] == jnp.array([1.0, 0.0])))
+    # with enough steps the same flow is solved: y(1) = -1 exactly
+    _, theta = gradient_flow(lambda th: jnp.array([1e3 * th[0], 1.0]), jnp.array([1.0, 0.0]), t_max=1.0, n_points=2)
+    assert float(theta[-1, 1]) == pytest.approx(-1.0, abs=1e-10)
+
+
+def test_gradient_flow_kernel_reports_its_work_and_matches_the_wrapper():
+    from physml_helpers.landscape import gradient_flow_kernel
+
+    h, grad, theta0 = _quadratic()
+    init, step = gradient_flow_kernel(grad)
+    state = init(theta0)
+    for t_target in (0.5, 1.0):
+        state, info = step(state, t_target)
+        assert bool(info.converged) and int(info.n_accepted) >= 1 and int(info.n_steps) >= int(info.n_accepted)
+        assert float(state.time) == t_target
+    np.testing.assert_allclose(state.position, expm(-h) @ theta0, atol=1e-8)
+    init_c, step_c = gradient_flow_kernel(grad, max_steps=3)
+    _, info = step_c(init_c(theta0), 100.0)
+    assert not bool(info.converged) and int(info.n_steps) == 3
+
+
+def test_gradient_descent_kernel_steps_are_the_wrapper_path():
+    from physml_helpers.landscape import gradient_descent_kernel
+
+    h, grad, theta0 = _quadratic()
+    path = gradient_descent(grad, theta0, lr=0.1, n_steps=5)
+    init, step = gradient_descent_kernel(grad, lr=0.1)
+    state = init(theta0)
+    for k in range(5):
+        state, info = step(state)
+        assert float(info.grad_norm) == pytest.approx(float(jnp.linalg.norm(h @ path[k])), rel=1e-12)
+        np.testing.assert_allclose(state.position, path[k + 1], atol=1e-14)
+
+
+def test_newton_kernel_converges_quadratically_to_the_critical_point():
+    from physml_helpers.landscape import newton_critical_point, newton_kernel
+
+    fn = lambda th: jnp.sum(jnp.cosh(th - 0.3))  # noqa: E731  minimum at 0.3, Newton converges quadratically
+    init, step = newton_kernel(fn)
+    state, norms = init(jnp.array([1.0, -0.5])), []
+    for _ in range(6):
+        state, info = step(state)
+        norms.append(float(info.grad_norm))
+    assert norms[3] < 1e-2 * norms[2] ** 1.8  # quadratic convergence
+    theta, gnorm = newton_critical_point(fn, jnp.array([1.0, -0.5]), n_steps=6)
+    np.testing.assert_allclose(theta, state.position, atol=1e-14)
+    np.testing.assert_allclose(theta, 0.3, atol=1e-12)
+
+
+def test_repeated_calls_with_the_same_shapes_compile_nothing():
+    from compilation import assert_compiles_once
+
+    from physml_helpers.landscape import flatness, newton_critical_point
+
+    h, grad, theta0 = _quadratic()
+    fn = lambda th: 0.5 * th @ h @ th  # noqa: E731
+    other = theta0 + 1.0
+    assert_compiles_once(lambda: gradient_descent(grad, theta0, lr=0.1, n_steps=20),
+                         second=lambda: gradient_descent(grad, other, lr=0.05, n_steps=20))
+    assert_compiles_once(lambda: gradient_flow(grad, theta0, t_max=1.0, n_points=5),
+                         second=lambda: gradient_flow(grad, other, t_max=2.0, n_points=5))
+    assert_compiles_once(lambda: newton_critical_point(fn, theta0, n_steps=5),
+                         second=lambda: newton_critical_point(fn, other, n_steps=5))
+    u = jnp.ones(4)
+    assert_compiles_once(lambda: jnp.asarray(flatness(fn, theta0 * 0, u, level=1.0)),
+                         second=lambda: jnp.asarray(flatness(fn, theta0 * 0, u, level=2.0)))
+
+
+def test_float32_in_float32_out():
+    from physml_helpers.landscape import hessian_spectrum, newton_critical_point
+
+    theta0 = jnp.array([0.5, -1.0], jnp.float32)
+    assert gradient_descent(lambda th: 2 * th, theta0, lr=0.1, n_steps=3).dtype == jnp.float32
+    fn = lambda th: jnp.sum(th**2 + 0.1 * th**4)  # noqa: E731
+    theta, gnorm = newton_critical_point(fn, theta0, n_steps=5)
+    assert theta.dtype == jnp.float32 and gnorm.dtype == jnp.float32
+    assert hessian_spectrum(fn, theta0).dtype == jnp.float32

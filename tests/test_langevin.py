@@ -146,3 +146,54 @@ def test_sgd_stationary_covariance_on_shifted_quadratic_ensemble():
 def test_bad_inputs_get_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_kernel_steps_with_the_documented_keys_reproduce_the_wrappers():
+    from physml_helpers.langevin import overdamped_langevin_kernel, sgd_kernel
+
+    key = jax.random.key(11)
+    grad = lambda x: 2.0 * x  # noqa: E731
+    path = overdamped_langevin(key, grad, jnp.array([1.0, -1.0]), dt=0.01, temperature=0.5, n_steps=8, record_every=4)
+    init, step = overdamped_langevin_kernel(grad, dt=0.01, temperature=0.5)
+    state = init(jnp.array([1.0, -1.0]))
+    for block, block_key in enumerate(jax.random.split(key, 2)):  # n_steps // record_every block keys
+        for k in jax.random.split(block_key, 4):                 # each split into record_every step keys
+            state, info = step(k, state)
+        np.testing.assert_allclose(state.position, path[block + 1], atol=1e-14)
+    assert float(info.grad_norm) > 0
+
+    x = jnp.linspace(-1.0, 1.0, 10)
+    loss = lambda w, batch: jnp.mean((w[0] * batch - 0.5) ** 2)  # noqa: E731
+    sgd_path = sgd(key, loss, jnp.array([0.0]), x, lr=0.1, batch_size=3, n_steps=2)
+    init, step = sgd_kernel(loss, x, lr=0.1, batch_size=3)
+    state = init(jnp.array([0.0]))
+    for block_key in jax.random.split(key, 2):
+        state, info = step(jax.random.split(block_key, 1)[0], state)
+    np.testing.assert_allclose(state.position, sgd_path[-1], atol=1e-14)
+    assert info.loss.shape == () and float(info.loss) > 0
+
+
+def test_new_step_sizes_and_temperatures_compile_nothing():
+    from compilation import assert_compiles_once
+
+    grad = lambda x: x**3  # noqa: E731
+    x0, x1 = jnp.array([0.3, 0.1]), jnp.array([1.3, 1.1])
+    assert_compiles_once(
+        lambda: overdamped_langevin(jax.random.key(0), grad, x0, dt=0.01, temperature=0.5, n_steps=50),
+        second=lambda: overdamped_langevin(jax.random.key(1), grad, x1, dt=0.02, temperature=0.1, n_steps=50))
+    data = (jnp.linspace(0.0, 1.0, 20), jnp.linspace(1.0, 2.0, 20))
+    loss = lambda w, batch: jnp.mean((w[0] * batch[0] - batch[1]) ** 2)  # noqa: E731
+    assert_compiles_once(
+        lambda: sgd(jax.random.key(0), loss, jnp.array([0.0]), data, lr=0.1, batch_size=4, n_steps=30),
+        second=lambda: sgd(jax.random.key(2), loss, jnp.array([1.0]), data, lr=0.05, batch_size=4, n_steps=30))
+
+
+def test_float32_in_float32_out():
+    x0 = jnp.array([0.3, 0.1], jnp.float32)
+    assert overdamped_langevin(jax.random.key(0), lambda x: x, x0, dt=0.01, temperature=0.5, n_steps=4).dtype == jnp.float32
+    data = jnp.linspace(0.0, 1.0, 8, dtype=jnp.float32)
+    loss = lambda w, batch: jnp.mean((w[0] * batch - 1.0) ** 2)  # noqa: E731
+    assert sgd(jax.random.key(0), loss, x0[:1], data, lr=0.1, batch_size=2, n_steps=3).dtype == jnp.float32
+    assert minibatch_noise_covariance(loss, x0[:1], data, batch_size=2).dtype == jnp.float32
+    h = jnp.eye(2, dtype=jnp.float32)
+    assert lyapunov_covariance(h, h, lr=0.1).dtype == jnp.float32

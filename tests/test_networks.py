@@ -55,3 +55,41 @@ def test_adam_scan_minimizes_a_quadratic_and_records_history():
     assert jnp.allclose(params, target, atol=1e-3)
     _, aux = adam_scan(lambda p: (jnp.sum(p**2), jnp.stack([p[0], p[1]])), jnp.ones(2), lr=0.1, n_steps=10, has_aux=True)
     assert aux.shape == (10, 2)
+
+
+def test_targets_of_the_wrong_shape_are_refused_not_broadcast():
+    params = init_mlp(jax.random.key(0), [2, 4, 1])
+    x = jax.random.normal(jax.random.key(1), (6, 2))
+    y = jax.random.normal(jax.random.key(2), (6,))
+    with pytest.raises(ValueError, match=r"y must have the shape of the network's output \(6, 1\).*y\[:, None\]"):
+        mse_loss(params, x, y)  # [6] against [6, 1] used to broadcast to a [6, 6] residual: a wrong loss
+    residual = mlp(params, x)[:, 0] - y
+    assert float(mse_loss(params, x, y[:, None])) == pytest.approx(0.5 * float(jnp.mean(residual**2)), rel=1e-12)
+    with pytest.raises(ValueError, match=r"x must have shape \[\.\.\., n_in=2\]"):
+        mlp(params, jnp.ones((6, 3)))
+
+
+def test_adam_kernel_is_what_adam_scan_runs():
+    from physml_helpers.networks import adam_kernel, adam_scan
+
+    loss = lambda p: jnp.sum((p["w"] - 3.0) ** 2)  # noqa: E731
+    params = {"w": jnp.array([0.0, 1.0])}
+    final, history = jax.jit(lambda p: adam_scan(loss, p, lr=0.1, n_steps=5))(params)
+    init, step = adam_kernel(loss, lr=0.1, n_steps=5)
+    state = init(params)
+    for k in range(5):
+        state, info = step(state)
+        assert float(info.loss) == pytest.approx(float(history[k]), rel=1e-14)
+        assert float(info.grad_norm) > 0 and info.aux is None
+    np.testing.assert_allclose(state.params["w"], final["w"], rtol=1e-14)
+    assert int(state.count) == 5
+
+
+def test_float32_parameters_stay_float32_through_adam():
+    from physml_helpers.networks import adam_scan
+
+    params = init_mlp(jax.random.key(0), [1, 3, 1], dtype=jnp.float32)
+    x = jnp.linspace(-1, 1, 8, dtype=jnp.float32)[:, None]
+    fitted, history = adam_scan(lambda p: mse_loss(p, x, x**2), params, lr=0.01, n_steps=3)
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(fitted)) and history.dtype == jnp.float32
+    assert mlp(params, x).dtype == jnp.float32

@@ -94,3 +94,43 @@ def test_bad_inputs():
         group_average(3, [lambda x: x])
     with pytest.raises(ValueError, match="at least the identity"):
         group_average(lambda x: x, [])
+
+
+def test_bad_input_kinds_and_values_use_the_shared_checks():
+    with pytest.raises(TypeError, match="W must be a concrete array of real numbers, got str"):
+        symmetrize("W")
+    with pytest.raises(TypeError, match="W must hold real numbers, got dtype complex128"):
+        project_psd(np.eye(2) * 1j)
+    with pytest.raises(ValueError, match="W must be a 2-D array, got shape"):
+        symmetrize(np.ones(3))
+    with pytest.raises(ValueError, match=r"W must be a square matrix \[n, n\]"):
+        project_psd(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="W must not be empty"):
+        symmetrize(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match="W must contain only finite numbers"):
+        project_psd(np.array([[1.0, np.inf], [0.0, 1.0]]))
+    X = rng.normal(size=(6, 2))
+    with pytest.raises(TypeError, match="X must be a concrete array of real numbers"):
+        fit_response("X", X)
+    with pytest.raises(TypeError, match="J must hold real numbers"):
+        fit_symmetric_response(X, X * 1j)
+    with pytest.raises(ValueError, match="J must contain only finite numbers"):
+        fit_symmetric_response(X, np.where(X > 0, np.inf, X))
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        fit_response(X[:, 0], X)
+    with pytest.raises(TypeError, match="transforms must be a sequence of callables"):
+        group_average(lambda x: x, lambda x: x)  # a single transformation, not wrapped in a list
+    with pytest.raises(TypeError, match="transforms must be a sequence of callables"):
+        group_average(lambda x: x, 3)
+    with pytest.raises(TypeError, match=r"transforms\[1\] must be a callable"):
+        group_average(lambda x: x, [lambda x: x, "flip"])
+
+
+def test_linear_algebra_is_done_in_float64_whatever_the_input_dtype():
+    # a documented choice for these small NumPy least-squares problems: float32 data are not degraded further
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(20, 3)).astype(np.float32)
+    J = (X @ np.diag([1.0, 2.0, 3.0])).astype(np.float32)
+    for fn in (fit_response, fit_symmetric_response):
+        assert fn(X, J).dtype == np.float64
+    assert symmetrize(np.eye(2, dtype=np.float32)).dtype == np.float64

@@ -143,3 +143,111 @@ def test_basis_index_inverts_configurations_and_fidelity():
         basis_index(np.array([[1, 0, -1]]))
     with pytest.raises(ValueError, match="state_a and state_b"):
         fidelity(a, np.ones(3))
+
+
+def _lopsided(matrix, i, j, delta):
+    """A copy of a symmetric matrix with one entry above the diagonal changed (dense or sparse)."""
+    out = matrix.tolil() if sp.issparse(matrix) else np.array(matrix, dtype=float)
+    out[i, j] = out[i, j] + delta
+    return out.tocsr() if sp.issparse(matrix) else out
+
+
+@pytest.mark.parametrize("n", [3, 7])  # 8 states: the dense eigh path; 128 states: the Lanczos path
+@pytest.mark.parametrize("sparse", [True, False])
+def test_ground_state_refuses_a_non_symmetric_hamiltonian(n, sparse):
+    H = tfim_hamiltonian(n, h=0.8)
+    H = H if sparse else H.toarray()
+    bad = _lopsided(H, 0, 3, 0.5)
+    with pytest.raises(ValueError, match=r"hamiltonian must be symmetric, got max \|M - M\^T\| = 0\.5.*\(H \+ H\.T\) / 2"):
+        ground_state(bad)
+    # eigh on the same matrix reads one triangle and returns an "answer" without complaint: the check is needed
+    dense_bad = bad.toarray() if sparse else bad
+    assert abs(np.linalg.eigvalsh(dense_bad)[0] - np.linalg.eigvalsh(dense_bad.T)[0]) > 1e-3
+    # asymmetry at the rounding level is accepted, and gives the symmetric answer
+    rng = np.random.default_rng(0)
+    noisy = (H.toarray() if sparse else H) + 1e-12 * rng.normal(size=H.shape)
+    assert ground_state(noisy)[0] == pytest.approx(ground_state(H)[0], abs=1e-10)
+
+
+def test_ground_state_bad_kinds_and_values():
+    H = tfim_hamiltonian(3, h=1.0)
+    with pytest.raises(TypeError, match="hamiltonian must be a concrete array of real numbers, got str"):
+        ground_state("H")
+    with pytest.raises(TypeError, match="hamiltonian must be an array of real numbers, got dict"):
+        ground_state({"H": H})
+    with pytest.raises(TypeError, match="hamiltonian must hold real numbers, got dtype complex128"):
+        ground_state(H.toarray() * (1 + 0j))
+    with pytest.raises(TypeError, match="hamiltonian must hold real numbers, got a sparse matrix of dtype complex128"):
+        ground_state(H.astype(complex))
+    with pytest.raises(TypeError, match="tol must be a real number"):
+        ground_state(H, tol="1e-12")
+    with pytest.raises(ValueError, match="tol must be a finite number > 0"):
+        ground_state(H, tol=0.0)
+    with pytest.raises(ValueError, match="hamiltonian must be a 2-D array"):
+        ground_state(np.ones(4))
+    with pytest.raises(ValueError, match="hamiltonian must not be empty"):
+        ground_state(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match=r"hamiltonian must be a square matrix \[d, d\]"):
+        ground_state(sp.csr_matrix((3, 4)))
+    nan_dense = H.toarray()
+    nan_dense[1, 1] = np.nan
+    with pytest.raises(ValueError, match="hamiltonian must contain only finite numbers"):
+        ground_state(nan_dense)
+    with pytest.raises(ValueError, match="hamiltonian must contain only finite numbers"):
+        ground_state(sp.csr_matrix(nan_dense))
+
+
+def test_ground_state_accepts_integer_and_list_hamiltonians():
+    H = tfim_hamiltonian(7, h=1.0)  # entries -1, -7, ..., all integers: the Lanczos path with int64 data
+    energy, state = ground_state(H)
+    e_int, s_int = ground_state(H.astype(np.int64))
+    assert e_int == pytest.approx(energy, abs=1e-10)
+    assert fidelity_of(s_int, state) == pytest.approx(1.0, abs=1e-10)
+    assert ground_state([[0.0, 1.0], [1.0, 0.0]])[0] == pytest.approx(-1.0, abs=1e-14)
+
+
+def fidelity_of(a, b):
+    return float((a @ b) ** 2 / ((a @ a) * (b @ b)))
+
+
+def test_expectation_accepts_non_symmetric_operators_and_checks_the_rest():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(5, 5))  # not symmetric: <psi|A|psi> is that of its symmetric part
+    psi = rng.normal(size=5)
+    assert expectation(A, psi) == pytest.approx(psi @ ((A + A.T) / 2) @ psi / (psi @ psi), rel=1e-13)
+    assert expectation(sp.csr_matrix(A), psi) == pytest.approx(expectation(A, psi), rel=1e-13)
+    with pytest.raises(TypeError, match="state must hold real numbers"):
+        expectation(A, psi * (1 + 1j))
+    with pytest.raises(TypeError, match="operator must be a concrete array of real numbers"):
+        expectation("A", psi)
+    with pytest.raises(ValueError, match=r"operator must be a square matrix \[d, d\]"):
+        expectation(sp.csr_matrix(np.ones((5, 4))), psi)
+    with pytest.raises(ValueError, match="state must be a 1-D array"):
+        expectation(A, psi[:, None])
+    with pytest.raises(ValueError, match="state must contain only finite numbers"):
+        expectation(A, np.full(5, np.nan))
+    with pytest.raises(ValueError, match="state must be a non-zero vector"):
+        expectation(A, np.zeros(5))
+
+
+def test_basis_index_and_fidelity_bad_kinds():
+    from physml_helpers.quantum import basis_index, fidelity
+
+    with pytest.raises(TypeError, match="configs must be a concrete array of real numbers"):
+        basis_index("+-+")
+    with pytest.raises(ValueError, match="configs must be an array"):
+        basis_index(1)
+    assert basis_index(np.ones((0, 3))).shape == (0,)  # an empty batch is fine
+    with pytest.raises(TypeError, match="state_a must be a concrete array"):
+        fidelity("a", np.ones(2))
+    with pytest.raises(TypeError, match="state_b must hold real or complex numbers"):
+        fidelity(np.ones(2), np.array([True, False]))
+    with pytest.raises(ValueError, match="finite"):
+        fidelity(np.ones(2), np.array([1.0, np.nan]))
+    assert fidelity(np.array([1.0, 1j]), np.array([1.0, 1j])) == pytest.approx(1.0)  # complex states allowed
+
+
+def test_exact_diagonalization_is_float64_whatever_the_input_dtype():
+    energy, state = ground_state(tfim_hamiltonian(4, h=1.0).astype(np.float32))
+    assert state.dtype == np.float64 and isinstance(energy, float)
+    assert tfim_hamiltonian(3, h=0.5).dtype == np.float64

@@ -110,3 +110,12 @@ def test_large_goe_spectrum_matches_semicircle_second_moment():
 def test_bad_inputs_get_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_float32_in_float32_out_and_no_recompilation():
+    from compilation import assert_compiles_once
+
+    assert goe_matrices(jax.random.key(0), 3, 2, dtype=jnp.float32).dtype == jnp.float32
+    assert semicircle_density(jnp.linspace(-1, 1, 5, dtype=jnp.float32), n=3).dtype == jnp.float32
+    assert_compiles_once(lambda: sign_definite_count(jax.random.key(0), 3, 400, chunk=200),
+                         second=lambda: sign_definite_count(jax.random.key(1), 3, 400, chunk=200))

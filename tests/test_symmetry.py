@@ -132,3 +132,58 @@ def test_bad_inputs():
         consistency_residual(None, np.zeros((3, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="A \\[d, d\\]"):
         consistency_residual(lambda z: z, np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_float32_inputs_give_float32_outputs_under_x64():
+    shifts = jnp.array([0.0, 0.7, 2.9], jnp.float32)
+    f = translated_profiles(shifts, n_points=32, amplitudes=np.array([1.0, 0.5, 2.0]))  # float64 amplitudes follow
+    assert f.dtype == jnp.float32
+    assert translation_generator(f).dtype == jnp.float32
+    np.testing.assert_allclose(f, translated_profiles(np.asarray(shifts, np.float64), n_points=32,
+                                                      amplitudes=np.array([1.0, 0.5, 2.0])), atol=1e-6)
+    # an integer signal is differentiated as floats (it used to come back as integers)
+    assert jnp.issubdtype(translation_generator(jnp.arange(8)).dtype, jnp.floating)
+    frames = orbit_frames(jax.random.key(7), 16, frame_step=0.05)[0].astype(jnp.float32)
+    params = init_autoencoder(jax.random.key(8), 32, 2, hidden=8, dtype=jnp.float32)
+    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(params)} == {jnp.dtype(jnp.float32)}
+    z = encode(params, frames[1])
+    assert z.dtype == jnp.float32
+    z, z_dot = latent_velocities(functools.partial(encode, params), frames[1])
+    assert z.dtype == z_dot.dtype == jnp.float32
+    trained, history = train_autoencoder(jax.random.key(9), frames, n_latent=2, frame_step=0.05,
+                                         linearity_weight=1.0, n_steps=20, hidden=8)
+    assert history.dtype == jnp.float32 and history.shape == (20, 2)
+    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(trained)} == {jnp.dtype(jnp.float32)}
+    # a float32 network is not silently run on float64 signals
+    with pytest.raises(TypeError, match="x has dtype float64 but the parameters are float32"):
+        encode(params, frames[1].astype(jnp.float64))
+
+
+def test_training_that_diverges_raises_convergence_error():
+    from physml_helpers import ConvergenceError
+
+    frames, _, _ = orbit_frames(jax.random.key(5), 16, frame_step=0.05)
+    with pytest.raises(ConvergenceError, match="train_autoencoder diverged.*lower the learning rate"):
+        train_autoencoder(jax.random.key(6), frames, n_latent=2, frame_step=0.05, n_steps=5, lr=1e200, hidden=8)
+
+
+def test_keys_and_new_argument_checks():
+    frames = jnp.zeros((3, 4, 8))
+    with pytest.raises(TypeError, match="key must be a JAX random key"):
+        train_autoencoder(0, frames, n_latent=2, frame_step=0.1)
+    with pytest.raises(TypeError, match="raw uint32 array"):
+        init_autoencoder(jax.random.PRNGKey(0), 8, 2)
+    with pytest.raises(TypeError, match="dtype must be a floating dtype"):
+        init_autoencoder(jax.random.key(0), 8, 2, dtype=jnp.int32)
+    with pytest.raises(ValueError, match="amplitude_range must be a pair"):
+        orbit_frames(jax.random.key(0), 4, amplitude_range=(0.5,))
+    with pytest.raises(ValueError, match="low <= high"):
+        orbit_frames(jax.random.key(0), 4, amplitude_range=(1.5, 0.5))
+    with pytest.raises(ValueError, match="x must be a batch of signals"):
+        latent_velocities(lambda x: x[:2], jnp.zeros(8))
+    with pytest.raises(ValueError, match="generator must return an array of shape"):
+        latent_velocities(lambda x: x[:2], jnp.zeros((3, 8)), generator=lambda x: x[:, :4])
+    with pytest.raises(ValueError, match="b must be \\[d\\]"):
+        consistency_residual(lambda z: z, np.zeros((3, 2)), np.zeros((2, 2)), b=np.zeros(3))
+    with pytest.raises(ValueError, match="signals must have shape"):
+        translation_generator(1.0)

@@ -237,3 +237,61 @@ def test_couplings_passed_to_step_match_couplings_bound_by_partial():
     state_b, info_b = step_b(jax.random.key(1), init_b(jax.random.key(0), params))
     assert float(info_a.energy) == pytest.approx(float(info_b.energy), abs=1e-12)
     np.testing.assert_allclose(np.asarray(state_a.params["W"]), np.asarray(state_b.params["W"]), atol=1e-12)
+
+
+def test_marshall_sign_on_an_odd_ring_is_refused():
+    # On an odd ring the bond (N-1, 0) joins two even sites: the rule sigma = -1 is wrong there, and the
+    # local energies were off by up to 6 at N = 5 before this check.
+    params = random_rbm(5, seed=9)
+    s = jnp.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="marshall=True needs an even number of sites"):
+        heisenberg_local_energy(rbm_log_psi, params, s)
+    with pytest.raises(ValueError, match="even number of sites"):
+        jax.vmap(lambda x: heisenberg_local_energy(rbm_log_psi, params, x))(s[None])  # static: caught when traced
+    # without the sign rule the odd ring is fine: E_loc = (H psi)/psi exactly
+    psi = np.exp(np.asarray(log_psi_vector(rbm_log_psi, params, 5)))
+    want = (heisenberg_hamiltonian(5) @ psi) / psi
+    got = jax.vmap(lambda x: heisenberg_local_energy(rbm_log_psi, params, x, marshall=False))(
+        jnp.asarray(configurations(5), jnp.float64))
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_repeated_calls_compile_nothing():
+    from compilation import assert_compiles_once
+
+    from physml_helpers.vmc import born_samples, fit_tomography
+
+    n = 4
+    params, other = random_rbm(n, seed=10, alpha=1), random_rbm(n, seed=11, alpha=1)
+    psi = np.abs(np.random.default_rng(0).normal(size=2**n))
+    s1, s2 = born_samples(jax.random.key(0), psi, 200), born_samples(jax.random.key(1), psi, 200)
+    # fit_tomography used to jit a fresh closure on every call: 0.7 s of compilation each time
+    assert_compiles_once(lambda: fit_tomography(rbm_log_psi, params, s1, n, n_steps=20, lr=0.02),
+                         second=lambda: fit_tomography(rbm_log_psi, other, s2, n, n_steps=20, lr=0.01))
+    assert_compiles_once(lambda: metropolis(jax.random.key(0), rbm_log_psi, params, n, n_chains=16, n_sweeps=3),
+                         second=lambda: metropolis(jax.random.key(1), rbm_log_psi, other, n, n_chains=16, n_sweeps=3))
+    init, step = vmc(rbm_log_psi, tfim_local_energy, n, n_chains=32)
+    state = init(jax.random.key(0), params)
+    keys = jax.random.split(jax.random.key(1), 2)
+    assert_compiles_once(lambda: step(keys[0], state, h=0.5), second=lambda: step(keys[1], state, h=1.5))
+    assert_compiles_once(lambda: log_psi_vector(rbm_log_psi, params, n),
+                         second=lambda: log_psi_vector(rbm_log_psi, other, n))
+
+
+def test_float32_in_float32_out():
+    from physml_helpers.vmc import born_samples, fit_tomography
+
+    n = 4
+    params = init_rbm(jax.random.key(0), n, alpha=1, scale=0.1, dtype=jnp.float32)
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(params))
+    state, info = metropolis(jax.random.key(1), rbm_log_psi, params, n, n_chains=8, n_sweeps=2)
+    assert state.configs.dtype == state.log_psi.dtype == info.acceptance.dtype == jnp.float32
+    psi32 = np.ones(2**n, np.float32)
+    samples = born_samples(jax.random.key(2), psi32, 50)
+    assert samples.dtype == jnp.float32  # follows the state, which used to be ignored
+    fitted, history = fit_tomography(rbm_log_psi, params, samples, n, n_steps=3)
+    assert history.dtype == jnp.float32 and fitted["W"].dtype == jnp.float32
+    init, step = vmc(rbm_log_psi, tfim_local_energy, n, n_chains=16, n_thermalize=1)
+    _, vmc_info = step(jax.random.key(3), init(jax.random.key(4), params), h=1.0)
+    assert vmc_info.energy.dtype == jnp.float32
+    assert log_psi_vector(rbm_log_psi, params, n).dtype == jnp.float32
