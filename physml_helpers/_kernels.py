@@ -54,9 +54,8 @@ def scan_kernel(step: Callable, state: Any, n_steps: int, key=None, *, record_ev
                 record: Callable = lambda state: state):
     """Run ``step`` ``n_steps`` times inside one :func:`jax.lax.scan`; traceable (call it inside ``jit``).
 
-    With a key, step ``i`` receives its own key: the key is split into ``n_steps // record_every`` block
-    keys, each split again into ``record_every`` step keys, so the random stream does not depend on how
-    the run is recorded except through ``record_every``.
+    With a key, step ``i`` receives ``jax.random.split(key, n_steps)[i]``, whatever ``record_every``: how a
+    run is recorded never changes the trajectory.
 
     Args:
       step: ``step(key, state) -> (state, info)`` if ``key`` is given, else ``step(state) -> (state, info)``.
@@ -75,16 +74,16 @@ def scan_kernel(step: Callable, state: Any, n_steps: int, key=None, *, record_ev
 
     n_blocks = n_steps // record_every
 
-    def block(state, block_key):
+    def block(state, step_keys):
         if key is None:
             state, infos = jax.lax.scan(lambda s, _: step(s), state, None, length=record_every)
         else:
-            state, infos = jax.lax.scan(lambda s, k: step(k, s), state, jax.random.split(block_key, record_every))
+            state, infos = jax.lax.scan(lambda s, k: step(k, s), state, step_keys)
         last_info = jax.tree_util.tree_map(lambda a: a[-1], infos)
         return state, (record(state), last_info)
 
-    block_keys = None if key is None else jax.random.split(key, n_blocks)
-    state, (records, infos) = jax.lax.scan(block, state, block_keys, length=n_blocks)
+    step_keys = None if key is None else jax.random.split(key, n_steps).reshape(n_blocks, record_every)
+    state, (records, infos) = jax.lax.scan(block, state, step_keys, length=n_blocks)
     return state, records, infos
 
 

@@ -127,30 +127,43 @@ def _optax_update(optimizer, grads, opt_state, params):
         return optimizer.update(grads, opt_state, params)
 
 
-def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False) -> Kernel:
-    r"""Full-batch Adam with a cosine-decaying step (from ``lr`` to 0 over ``n_steps``) as an ``(init, step)``
-    pair. Traceable: build and run it inside :func:`jax.jit` (``lr`` may be traced, ``n_steps`` is static).
+def _check_lr(lr):
+    """A concrete learning rate must be finite and > 0 (a traced one is the caller's responsibility)."""
+    if _v.is_traced(lr):
+        return lr
+    return _v.positive_float("lr", lr)
+
+
+def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False, schedule: str = "cosine") -> Kernel:
+    r"""Full-batch Adam as an ``(init, step)`` pair, with a cosine-decaying step (from ``lr`` to 0 over
+    ``n_steps``) or a constant one. Traceable: build and run it inside :func:`jax.jit` (``lr`` may be
+    traced, ``n_steps`` is static).
 
     Args:
       loss_fn: ``params -> loss`` (a scalar), or ``params -> (loss, aux)`` with ``has_aux=True``.
-      lr: peak learning rate of the cosine schedule (a number or a traced scalar).
+      lr: the (peak) learning rate, > 0 (a number, or a traced scalar, which is not checked).
       n_steps: the length of the schedule, >= 1.
       has_aux: whether ``loss_fn`` also returns auxiliary values.
+      schedule: ``"cosine"`` (decay to 0 over ``n_steps``) or ``"constant"``.
 
     Returns:
       :class:`~physml_helpers.Kernel` with ``init(params) -> AdamState`` and
       ``step(state) -> (AdamState, AdamInfo)``.
 
     Raises:
-      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer, ``has_aux`` not a bool.
-      ValueError: ``n_steps`` < 1.
+      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer, ``has_aux`` not a bool, ``lr`` not a
+        number.
+      ValueError: ``n_steps`` < 1, a concrete ``lr`` not finite and > 0 (a negative one would ascend), an
+        unknown ``schedule``.
     """
     import optax
 
     _v.callable_("loss_fn", loss_fn)
+    lr = _check_lr(lr)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     has_aux = _v.boolean("has_aux", has_aux)
-    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
+    schedule = _v.choice("schedule", schedule, ("cosine", "constant"))
+    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps) if schedule == "cosine" else lr)
 
     def init(params) -> AdamState:
         return AdamState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
@@ -165,20 +178,20 @@ def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False) -
     return Kernel(init, step)
 
 
-def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False):
-    r"""Minimize ``loss_fn(params)`` by full-batch Adam with a cosine-decaying step, as one ``lax.scan``
-    over :func:`adam_kernel`.
+def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False, schedule: str = "cosine"):
+    r"""Minimize ``loss_fn(params)`` by full-batch Adam, as one ``lax.scan`` over :func:`adam_kernel`.
 
-    Meant to be called inside :func:`jax.jit` (``n_steps`` must then be static); later chapters' training
+    Meant to be called inside :func:`jax.jit` (``n_steps`` must then be static); the chapters' training
     helpers are thin wrappers around it. It does not raise on a diverged loss (it may be traced); the
-    wrappers check the returned history.
+    wrappers check the returned history with ``require_finite_history``.
 
     Args:
       loss_fn: ``params -> loss`` (a scalar), or ``params -> (loss, aux)`` with ``has_aux=True``.
       params: initial parameters (any pytree).
-      lr: peak learning rate of the cosine schedule (a number or a traced scalar).
+      lr: the (peak) learning rate, > 0 (a number or a traced scalar).
       n_steps: number of Adam steps, >= 1.
       has_aux: whether ``loss_fn`` also returns auxiliary values, recorded at every step.
+      schedule: ``"cosine"`` (decay to 0 over ``n_steps``) or ``"constant"``.
 
     Returns:
       ``(params, history)``: the final parameters and, per step, the loss float[n_steps] (or ``aux``,
@@ -186,8 +199,8 @@ def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False):
 
     Raises:
       TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer.
-      ValueError: ``n_steps`` < 1.
+      ValueError: ``n_steps`` < 1, a concrete ``lr`` not > 0, an unknown ``schedule``.
     """
-    kernel = adam_kernel(loss_fn, lr=lr, n_steps=n_steps, has_aux=has_aux)
+    kernel = adam_kernel(loss_fn, lr=lr, n_steps=n_steps, has_aux=has_aux, schedule=schedule)
     state, _, infos = scan_kernel(kernel.step, kernel.init(params), n_steps, record=lambda s: None)
     return state.params, (infos.aux if has_aux else infos.loss)

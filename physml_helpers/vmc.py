@@ -717,24 +717,15 @@ def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Arra
 
 @partial(jax.jit, static_argnames=("log_psi", "n_sites", "n_steps"))
 def _fit_tomography(log_psi, params, samples, n_sites, lr, n_steps):
-    import optax
+    from physml_helpers.networks import adam_scan
 
-    from physml_helpers.networks import _optax_update
-
-    optimizer = optax.adam(lr)
-
-    def body(carry, _):
-        p, opt_state = carry
-        value, grads = jax.value_and_grad(tomography_nll, argnums=1)(log_psi, p, samples, n_sites)
-        updates, opt_state = _optax_update(optimizer, grads, opt_state, p)
-        return (optax.apply_updates(p, updates), opt_state), value
-
-    (params, _), history = jax.lax.scan(body, (params, optimizer.init(params)), None, length=n_steps)
-    return params, history
+    return adam_scan(lambda p: tomography_nll(log_psi, p, samples, n_sites), params, lr=lr, n_steps=n_steps,
+                     schedule="constant")
 
 
 def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps: int = 500, lr: float = 0.02):
-    r"""Maximum-likelihood tomography of a positive state: Adam on :func:`tomography_nll`, in one ``lax.scan``.
+    r"""Maximum-likelihood tomography of a positive state: Adam with a constant step
+    (:func:`~physml_helpers.networks.adam_kernel`) on :func:`tomography_nll`, in one ``lax.scan``.
 
     Compiled once per ``log_psi``, parameter and sample shapes and ``n_steps``: refitting with new samples or a
     new learning rate reuses the compilation.
@@ -753,7 +744,7 @@ def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps:
     Raises:
       ConvergenceError: the loss became non-finite (lower ``lr``).
       TypeError: ``log_psi`` not callable, sizes not integers.
-      ValueError: ``n_sites`` out of range, ``samples`` not [M, n_sites], ``n_steps`` < 1, ``lr`` <= 0.
+      ValueError: ``n_sites`` out of range, ``samples`` not [M, n_sites] of ±1, ``n_steps`` < 1, ``lr`` <= 0.
     """
     _v.callable_("log_psi", log_psi)
     n = _v.count("n_sites", n_sites, minimum=1)
@@ -764,6 +755,8 @@ def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps:
     samples = _v.float_array("samples", samples)
     if samples.ndim != 2 or samples.shape[1] != n:
         raise ValueError(f"samples must have shape [M, n_sites={n}], got {samples.shape}")
+    if not bool(jnp.all(jnp.abs(samples) == 1)):
+        raise ValueError("samples must hold spins of ±1 (sigma^z eigenvalues), not 0/1 bits: convert with 1 - 2 * bits")
     samples = samples.astype(_params_dtype(params))
     _check_log_psi(log_psi, params, n)
     params, history = _fit_tomography(log_psi, params, samples, n, lr, n_steps)

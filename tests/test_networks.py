@@ -93,3 +93,23 @@ def test_float32_parameters_stay_float32_through_adam():
     fitted, history = adam_scan(lambda p: mse_loss(p, x, x**2), params, lr=0.01, n_steps=3)
     assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(fitted)) and history.dtype == jnp.float32
     assert mlp(params, x).dtype == jnp.float32
+
+
+def test_a_negative_learning_rate_is_refused_and_a_constant_schedule_is_plain_adam():
+    import optax
+
+    from physml_helpers.networks import adam_scan
+
+    loss = lambda p: jnp.sum((p - 1.0) ** 2)  # noqa: E731
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        adam_scan(loss, jnp.zeros(2), lr=-0.1, n_steps=3)  # would ascend
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        adam_scan(loss, jnp.zeros(2), lr=0.1, n_steps=3, schedule="linear")
+    final, _ = adam_scan(loss, jnp.zeros(2), lr=0.1, n_steps=4, schedule="constant")
+    opt, p = optax.adam(0.1), jnp.zeros(2)
+    state = opt.init(p)
+    with jax.numpy_dtype_promotion("standard"):
+        for _ in range(4):
+            updates, state = opt.update(jax.grad(loss)(p), state, p)
+            p = optax.apply_updates(p, updates)
+    np.testing.assert_allclose(final, p, rtol=1e-14)

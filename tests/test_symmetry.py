@@ -187,3 +187,14 @@ def test_keys_and_new_argument_checks():
         consistency_residual(lambda z: z, np.zeros((3, 2)), np.zeros((2, 2)), b=np.zeros(3))
     with pytest.raises(ValueError, match="signals must have shape"):
         translation_generator(1.0)
+
+
+def test_retraining_with_new_data_or_weights_compiles_nothing():
+    from compilation import assert_compiles_once
+
+    frames, _, _ = orbit_frames(jax.random.key(7), 32, frame_step=0.05)
+    other, _, _ = orbit_frames(jax.random.key(8), 32, frame_step=0.05)
+    assert_compiles_once(
+        lambda: train_autoencoder(jax.random.key(1), frames, n_latent=2, frame_step=0.05, n_steps=20, hidden=8)[1],
+        second=lambda: train_autoencoder(jax.random.key(2), other, n_latent=2, frame_step=0.05, linearity_weight=0.5,
+                                         n_steps=20, lr=1e-3, hidden=8)[1])

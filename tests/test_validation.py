@@ -90,11 +90,13 @@ def test_scan_kernel_records_blocks_and_splits_keys_as_documented():
 
     key = jax.random.key(3)
     final, records, infos = scan_kernel(step, jnp.zeros(()), 6, key, record_every=2)
-    steps = [jax.random.split(block, 2) for block in jax.random.split(key, 3)]
-    noises = np.array([float(jax.random.normal(k, ())) for pair in steps for k in pair])
+    noises = np.array([float(jax.random.normal(k, ())) for k in jax.random.split(key, 6)])
     np.testing.assert_allclose(records, np.cumsum(noises)[1::2], atol=1e-14)
     np.testing.assert_allclose(infos, noises[1::2], atol=1e-14)  # the info of the recorded steps
     assert float(final) == pytest.approx(noises.sum(), abs=1e-14)
+    # recording every step instead gives the same trajectory, not a different random stream
+    _, every, _ = scan_kernel(step, jnp.zeros(()), 6, key, record_every=1)
+    np.testing.assert_allclose(every[1::2], records, atol=1e-14)
     det_final, det_records, _ = scan_kernel(lambda s: (s + 1.0, s), jnp.zeros(()), 4)
     assert float(det_final) == 4.0 and det_records.shape == (4,)
 

@@ -295,3 +295,11 @@ def test_float32_in_float32_out():
     _, vmc_info = step(jax.random.key(3), init(jax.random.key(4), params), h=1.0)
     assert vmc_info.energy.dtype == jnp.float32
     assert log_psi_vector(rbm_log_psi, params, n).dtype == jnp.float32
+
+
+def test_tomography_refuses_bits_instead_of_spins():
+    from physml_helpers.vmc import fit_tomography
+
+    bits = jnp.asarray((1 - configurations(3)[:5]) // 2, jnp.float64)  # 0/1, a common slip
+    with pytest.raises(ValueError, match="spins of ±1.*1 - 2 \\* bits"):
+        fit_tomography(rbm_log_psi, random_rbm(3), bits, 3, n_steps=2)
