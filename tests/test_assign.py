@@ -153,3 +153,64 @@ def test_pack_rejects_unknown_chapter_and_bad_output(tmp_path, root):
         cwd=root, capture_output=True, text=True,
     )
     assert result.returncode == 2 and "--out must name a .zip file" in result.stderr
+
+
+def test_plain_string_paths_work(tmp_path, root):
+    repo = _fake_repo(tmp_path, root)
+    assert assign.find_root(str(repo / "solutions")) == repo.resolve()
+    assert assign.generate(str(repo)) and assign.check(str(repo)) == []
+    out = str(tmp_path / "p.zip")
+    assert "README.md" in assign.pack(str(root), [1], out)
+    with pytest.raises(TypeError, match="root must be a path"):
+        assign.check(3)
+
+
+def test_a_folder_that_is_not_a_course_is_refused_not_reported_in_sync(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="is not a course repository"):
+        assign.check(empty)
+    cmd = [sys.executable, "-m", "physml_helpers.course.assign", "--check", "--root", str(empty)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 2 and "is not a course repository" in result.stderr
+    assert "in sync" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_outside_a_checkout_the_command_explains_instead_of_a_traceback(tmp_path):
+    for args in (["--check"], [], ["pack", "--chapters", "1", "--out", str(tmp_path / "x.zip")]):
+        result = subprocess.run([sys.executable, "-m", "physml_helpers.course.assign", *args],
+                                cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "no course repository found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_pack_carries_only_its_chapters_checks_and_readable_files(tmp_path, root):
+    out = tmp_path / "week.zip"
+    assign.pack(root, [1, 13], out)
+    archive = zipfile.ZipFile(out)
+    names = archive.namelist()
+    checks = sorted(n for n in names if n.startswith("physml_helpers/course/checks/"))
+    assert checks == ["physml_helpers/course/checks/__init__.py", "physml_helpers/course/checks/ch01.py",
+                      "physml_helpers/course/checks/ch13.py"]  # no other chapter's reference answers
+    for info in archive.infolist():
+        assert (info.external_attr >> 16) & 0o777 == 0o644, (info.filename, oct(info.external_attr >> 16))
+
+
+def test_the_package_declares_every_third_party_module_it_imports(root):
+    """A wheel installed alone must bring everything the helpers and the answer checks import."""
+    import ast
+    import tomllib
+
+    declared = {d.split(";")[0].split("[")[0].split("=")[0].split("<")[0].split(">")[0].split("~")[0].strip().lower()
+                for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]}
+    distribution = {"IPython": "ipython", "matplotlib_inline": None}  # None: imported optionally, with a fallback
+    imported = set()
+    for path in (root / "physml_helpers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "physml_helpers"}
+    needed = {distribution.get(m, m.lower()) for m in third_party} - {None}
+    assert needed <= declared, f"pyproject.toml dependencies lack {sorted(needed - declared)}"

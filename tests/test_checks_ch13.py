@@ -44,6 +44,12 @@ def test_modified_energy(capsys):
         ch13.check_modified_energy(omega**2 * (1 - omega**2 * h**2 / 2), omega, h)
     with pytest.raises(AssertionError, match="depend on omega and h only"):
         ch13.check_modified_energy(sp.Symbol("x"), omega, h)
+    # the student's symbols made without positive=True are other SymPy objects with the same names
+    w, step = sp.symbols("omega h")
+    ch13.check_modified_energy(w**2 * (1 - w**2 * step**2 / 4), omega, h)
+    assert "correct" in capsys.readouterr().out
+    ch13.check_modified_energy(sp.sqrt(w**4) * (1 - w**2 * step**2 / 4), omega, h)  # sqrt(omega^4) without assumptions
+    assert "correct" in capsys.readouterr().out
 
 
 def test_broken_third_law(capsys):

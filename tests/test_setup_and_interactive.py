@@ -58,3 +58,26 @@ def test_slider_figure_has_widget_and_static_html():
 def test_slider_figure_rejects_bad_input(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         slider_figure(*args, **kwargs)
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, check=True)
+
+
+def test_setup_notebook_false_turns_64_bit_floats_off():
+    out = _run("import jax; jax.config.update('jax_enable_x64', True)\n"
+               "from physml_helpers import setup_notebook; setup_notebook(float64=False)\n"
+               "import jax.numpy as jnp; print(jnp.ones(1).dtype)")
+    assert out.stdout.strip() == "float32"
+    assert "UserWarning" not in out.stderr  # JAX had not been used yet: nothing to warn about
+
+
+def test_switching_precision_after_jax_was_used_warns():
+    out = _run("import jax.numpy as jnp; x = jnp.ones(1)\n"
+               "from physml_helpers import setup_notebook; setup_notebook(float64=True)\n"
+               "print(x.dtype, jnp.ones(1).dtype)")
+    assert out.stdout.split() == ["float32", "float64"]  # the old array stays float32: the reason for the warning
+    assert "after JAX has already been used" in out.stderr and "Restart the kernel" in out.stderr
+    quiet = _run("import jax.numpy as jnp; x = jnp.ones(1)\n"
+                 "from physml_helpers import setup_notebook; setup_notebook(float64=False)")
+    assert "UserWarning" not in quiet.stderr  # no change of precision, no warning

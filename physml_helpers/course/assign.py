@@ -30,7 +30,7 @@ import zipfile
 
 import nbformat
 
-__all__ = ["BEGIN", "END", "strip_solutions", "generate", "check", "pack", "find_root", "main"]
+__all__ = ["BEGIN", "END", "strip_solutions", "generate", "check", "pack", "find_root", "course_root", "main"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -38,11 +38,46 @@ _EXERCISE_RE = re.compile(r"Exercise\s+(\d+\.\d+)")
 _CHAPTER_RE = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
 
 
-def find_root(start: pathlib.Path | None = None) -> pathlib.Path:
-    """The repository root: the nearest folder above ``start`` holding ``_toc.yml`` and ``solutions/``."""
-    here = (start or pathlib.Path.cwd()).resolve()
+def _path(name: str, value) -> pathlib.Path:
+    """A ``pathlib.Path`` from a path given as ``str`` or ``os.PathLike``."""
+    import os
+
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+        return pathlib.Path(value)
+    raise TypeError(f"{name} must be a path (str or pathlib.Path), got {type(value).__name__}")
+
+
+def _is_course(folder: pathlib.Path) -> bool:
+    return (folder / "_toc.yml").is_file() and (folder / "solutions").is_dir()
+
+
+def course_root(root) -> pathlib.Path:
+    """``root`` as a resolved path, after checking it is a course repository (``_toc.yml`` and ``solutions/``).
+
+    Raises:
+      TypeError: ``root`` is not a path.
+      FileNotFoundError: ``root`` is not a course repository.
+    """
+    folder = _path("root", root).resolve()
+    if not _is_course(folder):
+        raise FileNotFoundError(
+            f"{folder} is not a course repository: expected _toc.yml and a solutions/ folder there; "
+            "pass the repository's top folder as --root"
+        )
+    return folder
+
+
+def find_root(start=None) -> pathlib.Path:
+    """The repository root: the nearest folder at or above ``start`` (default: the current folder) holding
+    ``_toc.yml`` and ``solutions/``.
+
+    Raises:
+      TypeError: ``start`` is not a path.
+      FileNotFoundError: no such folder at or above ``start``.
+    """
+    here = (pathlib.Path.cwd() if start is None else _path("start", start)).resolve()
     for folder in (here, *here.parents):
-        if (folder / "_toc.yml").is_file() and (folder / "solutions").is_dir():
+        if _is_course(folder):
             return folder
     raise FileNotFoundError(
         f"no course repository found at or above {here}: expected a folder with _toc.yml and "
@@ -153,8 +188,13 @@ def _expected(root: pathlib.Path) -> dict[pathlib.Path, str]:
     return expected
 
 
-def generate(root: pathlib.Path) -> list[pathlib.Path]:
-    """Write ``exercises/`` from ``solutions/``; return the files that changed."""
+def generate(root) -> list[pathlib.Path]:
+    """Write ``exercises/`` from ``solutions/``; return the files that changed.
+
+    Raises:
+      TypeError, FileNotFoundError: ``root`` is not a path to a course repository.
+    """
+    root = course_root(root)
     changed = []
     (root / "exercises").mkdir(exist_ok=True)
     for path, text in _expected(root).items():
@@ -164,9 +204,16 @@ def generate(root: pathlib.Path) -> list[pathlib.Path]:
     return changed
 
 
-def check(root: pathlib.Path) -> list[str]:
-    """Problems that make ``exercises/`` differ from what ``solutions/`` generates (empty if in sync)."""
+def check(root) -> list[str]:
+    """Problems that make ``exercises/`` differ from what ``solutions/`` generates (empty if in sync).
+
+    Raises:
+      TypeError, FileNotFoundError: ``root`` is not a path to a course repository.
+    """
+    root = course_root(root)
     expected = _expected(root)
+    if not expected:
+        return ["solutions/ holds no notebooks: there is nothing to generate exercises from"]
     problems = []
     for path, text in expected.items():
         rel = path.relative_to(root)
@@ -203,17 +250,49 @@ Open a notebook from `exercises/`, run it top to bottom, and replace each `...` 
 """
 
 
-def pack(root: pathlib.Path, chapters: list[int], out: pathlib.Path) -> list[str]:
+def _pack_member_paths(root: pathlib.Path, chapters: list[int]) -> list[pathlib.Path]:
+    """The helper package's files for a pack: everything except the answer checks of chapters not assigned
+    (their reference formulas would give other weeks' answers away) and caches."""
+    checks = root / "physml_helpers" / "course" / "checks"
+    wanted = {f"ch{number:02d}.py" for number in chapters}
+    paths = []
+    for path in sorted((root / "physml_helpers").rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        if path.parent == checks and re.fullmatch(r"ch\d{2}\.py", path.name) and path.name not in wanted:
+            continue
+        paths.append(path)
+    return paths
+
+
+def pack(root, chapters: list[int], out) -> list[str]:
     """Zip the exercise notebooks of ``chapters`` with the helpers, a README and the requirements.
+
+    Only the answer checks of the chosen chapters are included. Every member is readable by all (mode 0644).
+
+    Args:
+      root: the course repository (``str`` or path).
+      chapters: chapter numbers, for example ``[1, 3]``.
+      out: the ``.zip`` file to write (``str`` or path).
 
     Returns:
       The archive member names.
 
     Raises:
+      TypeError: ``root`` or ``out`` not a path, a chapter number not an integer.
+      FileNotFoundError: ``root`` is not a course repository.
       ValueError: an empty chapter list, or a chapter with no exercise notebook.
     """
+    root = course_root(root)
+    out = _path("out", out)
+    if isinstance(chapters, (str, bytes)) or not hasattr(chapters, "__iter__"):
+        raise TypeError(f"chapters must be a list of chapter numbers, got {chapters!r}")
+    chapters = list(chapters)
     if not chapters:
         raise ValueError("chapters must name at least one chapter number, got none")
+    for number in chapters:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"chapters must hold integers such as 1 or 13, got {number!r}")
     notebooks = []
     for number in chapters:
         found = sorted((root / "exercises").glob(f"{number:02d}_*.ipynb"))
@@ -225,18 +304,23 @@ def pack(root: pathlib.Path, chapters: list[int], out: pathlib.Path) -> list[str
             )
         notebooks.extend(found)
     members = {f"exercises/{nb.name}": nb for nb in notebooks}
-    for path in sorted((root / "physml_helpers").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            members[str(path.relative_to(root).as_posix())] = path
+    for path in _pack_member_paths(root, chapters):
+        members[str(path.relative_to(root).as_posix())] = path
     for name in ("pyproject.toml", "requirements.txt"):
         members[name] = root / name
     numbers = ", ".join(str(n) for n in chapters)
     readme = _PACK_README.format(s="s" if len(chapters) > 1 else "", chapters=numbers)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.md", readme)
+        info = zipfile.ZipInfo("README.md", date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16  # writestr's default is 0600: unreadable for others once unpacked
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, readme)
         for name, path in members.items():
-            archive.write(path, name)
+            member = zipfile.ZipInfo.from_file(path, name)
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, path.read_bytes())
     return ["README.md", *members]
 
 
@@ -253,10 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv[1:])
         if args.out.suffix != ".zip":
             parser.error(f"--out must name a .zip file, got {args.out}")
-        root = args.root.resolve() if args.root else find_root()
         try:
+            root = course_root(args.root) if args.root else find_root()
             members = pack(root, args.chapters, args.out)
-        except ValueError as err:
+        except (ValueError, FileNotFoundError) as err:
             parser.error(str(err))
         print(f"wrote {args.out} with {len(members)} files")
         return 0
@@ -269,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report differences and exit 1 instead of writing")
     parser.add_argument("--root", type=pathlib.Path, default=None, help="repository root")
     args = parser.parse_args(argv)
-    root = args.root.resolve() if args.root else find_root()
+    try:
+        root = course_root(args.root) if args.root else find_root()
+    except FileNotFoundError as err:
+        parser.error(str(err))
     if args.check:
         problems = check(root)
         for problem in problems:

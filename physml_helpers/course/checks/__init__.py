@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -107,8 +108,36 @@ def _ratio_hint(got: float, want: float) -> str:
     return ""
 
 
+def _answer_precision(got) -> tuple[float, str]:
+    """Machine epsilon of the precision the answer was computed in, and its name.
+
+    An answer in a floating dtype narrower than float64 says so by its dtype. While JAX runs with 64-bit floats
+    off, every number that came from JAX was float32 on the way, even if it now sits in a float64 NumPy array
+    or a Python float, so answers are then compared at float32 precision.
+    """
+    dtype = getattr(got, "dtype", None)
+    if dtype is not None and np.issubdtype(np.dtype(dtype), np.floating) and np.finfo(dtype).eps > np.finfo(np.float32).eps:
+        return float(np.finfo(dtype).eps), np.dtype(dtype).name
+    jax = sys.modules.get("jax")
+    if (jax is not None and not bool(jax.config.jax_enable_x64)) or (dtype is not None and np.dtype(dtype) == np.float32):
+        return float(np.finfo(np.float32).eps), "float32"
+    return float(np.finfo(np.float64).eps), "float64"
+
+
+# The precision rule: an answer is compared at the precision it was computed in. Its tolerance is at least
+# PRECISION_FACTOR machine epsilons of its dtype (relative, and of the reference's scale in absolute terms),
+# enough for the rounding of a few hundred operations; the message says when this widened the tolerance.
+PRECISION_FACTOR = 100
+
+
 def expect_close(what: str, got, want, *, rtol: float = 1e-7, atol: float = 0.0, hint: str = "") -> None:
-    """Assert ``got`` is within ``atol + rtol * |want|`` of ``want``, elementwise, with a helpful message."""
+    """Assert ``got`` is within ``atol + rtol * |want|`` of ``want``, elementwise, with a helpful message.
+
+    A float32 answer (by its dtype, or any answer while JAX runs with 64-bit floats off) is compared at
+    float32 precision: the tolerance is widened to ``PRECISION_FACTOR`` float32 epsilons if it was tighter,
+    and the message says so and how to compare at full precision.
+    """
+    eps, precision = _answer_precision(got)
     try:
         got_a = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
@@ -118,6 +147,11 @@ def expect_close(what: str, got, want, *, rtol: float = 1e-7, atol: float = 0.0,
         raise AssertionError(f"{what} should have shape {want_a.shape}, got shape {got_a.shape}.")
     if not np.all(np.isfinite(got_a)):
         raise AssertionError(f"{what} contains inf or nan.{(' ' + hint) if hint else ''}")
+    floor = PRECISION_FACTOR * eps
+    widened = precision != "float64" and (rtol < floor or (atol > 0 and atol < floor * float(np.max(np.abs(want_a)))))
+    if widened:
+        rtol = max(rtol, floor)
+        atol = max(atol, floor * float(np.max(np.abs(want_a)))) if atol > 0 else atol
     err = np.abs(got_a - want_a)
     tol = atol + rtol * np.abs(want_a)
     if np.all(err <= tol):
@@ -125,7 +159,14 @@ def expect_close(what: str, got, want, *, rtol: float = 1e-7, atol: float = 0.0,
     worst = int(np.argmax(err - tol))
     g, w = got_a.reshape(-1)[worst], want_a.reshape(-1)[worst]
     where = f" (entry {np.unravel_index(worst, got_a.shape)})" if got_a.ndim else ""
-    message = f"{what} is {g:.6g}{where}, expected {w:.6g} (tolerance {tol.reshape(-1)[worst]:.1e})."
+    # enough digits to show the difference: two beyond the first one in which the values differ
+    digits = min(17, max(6, 2 + int(np.ceil(-np.log10(abs(g - w) / max(abs(w), 1e-300)))))) if g != w else 6
+    relative = f", relative difference {abs(g - w) / abs(w):.1e}" if w != 0 else ""
+    message = (f"{what} is {g:.{digits}g}{where}, expected {w:.{digits}g} "
+               f"(difference {abs(g - w):.1e}{relative}; tolerance {tol.reshape(-1)[worst]:.1e}).")
+    if widened:
+        message += (f" It was compared at {precision} precision, the precision your answer was computed in; run the "
+                    "notebook's first cell, setup_notebook(float64=True), before anything else to compute in float64.")
     message += _ratio_hint(float(g), float(w))
     if hint:
         message += " " + hint

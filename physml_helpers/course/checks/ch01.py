@@ -28,12 +28,18 @@ def check_stability_window(alpha_max, alpha_best):
     for name, expr in (("alpha_max", alpha_max), ("alpha_best", alpha_best)):
         if not isinstance(expr, sp.Basic):
             raise AssertionError(f"{name} should be a SymPy expression in the curvature symbol, got {type(expr).__name__}.")
-    symbols = (alpha_max.free_symbols | alpha_best.free_symbols)
-    if len(symbols) != 1:
-        raise AssertionError(
-            f"the answers should depend on exactly one symbol, the curvature lambda; found {sorted(map(str, symbols)) or 'none'}."
-        )
-    (lam,) = symbols
+    # Symbols are matched by name: `lam` made with and without positive=True are two SymPy symbols, but one
+    # curvature. Both answers are read with a positive curvature, which the exercise assumes.
+    names = sorted({str(sym) for sym in alpha_max.free_symbols | alpha_best.free_symbols})
+    if len(names) != 1:
+        raise AssertionError(f"the answers should depend on exactly one symbol, the curvature lambda; found {names or 'none'}.")
+    lam = sp.Symbol(names[0], positive=True)
+
+    def positive(expr):
+        expr = expr.subs({sym: lam for sym in expr.free_symbols})
+        return sp.refine(expr, sp.Q.positive(lam))
+
+    alpha_max, alpha_best = positive(alpha_max), positive(alpha_best)
     if sp.simplify(alpha_max - 2 / lam) != 0:
         hint = ""
         if sp.simplify(alpha_max - 1 / lam) == 0:
@@ -137,22 +143,59 @@ def check_momentum_limit(momentum_stability_limit):
     return "Momentum widens the window to 0 < alpha < 2(1 + mu)/lambda."
 
 
+_EDGE_STEPS = 20_000
+
+
+def _edge_of_stability_runs(rates):
+    """The exercise's own runs: final sharpness and loss of 20 000 GD steps of the chapter's network (sin 2x on
+    32 points, widths [1, 8, 1], key 0) at each rate; ``inf`` for a run that diverges. Also the sharpness at the
+    initial parameters, to recognise it in a wrong answer."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    from physml_helpers.landscape import gradient_descent, smoothness_constant
+    from physml_helpers.networks import init_mlp, mse_loss
+
+    x = jnp.linspace(-2.0, 2.0, 32)[:, None]
+    y = jnp.sin(2 * x)
+    params0, unravel = ravel_pytree(init_mlp(jax.random.key(0), [1, 8, 1]))
+
+    def loss(theta):
+        return mse_loss(unravel(theta), x, y)
+
+    grad, hessian = jax.jit(jax.grad(loss)), jax.jit(jax.hessian(loss))
+    runs = {}
+    for lr in rates:
+        end = gradient_descent(grad, params0, lr=lr, n_steps=_EDGE_STEPS)[-1]
+        if bool(jnp.all(jnp.isfinite(end))):
+            runs[lr] = (smoothness_constant(hessian(end)), float(loss(end)))
+        else:
+            runs[lr] = (float("inf"), float("inf"))
+    return runs, smoothness_constant(hessian(params0))
+
+
 @exercise("1.4")
 def check_edge_of_stability(final_sharpness, learning_rates):
-    """For every learning rate the student explored, the final sharpness must not exceed 2/alpha by more than 5%.
+    """``final_sharpness`` maps each learning rate to the sharpness (largest Hessian eigenvalue) at the end of
+    20 000 GD steps of the exercise's network; diverged runs are ``inf`` or ``nan``.
 
-    ``final_sharpness`` maps each learning rate to the sharpness (largest Hessian eigenvalue) at the
-    end of training; runs that diverged are recorded as ``float('inf')`` or ``nan`` and skipped.
+    The check reruns the exercise's training at the same rates and compares (2%: the runs that sit on the
+    edge of stability oscillate about 2/alpha), so a sharpness taken at the initial parameters, a final loss
+    or another quantity cannot pass; it also verifies the bound sharpness <~ 2/alpha on every converged run.
     """
     if not hasattr(final_sharpness, "items"):
         raise AssertionError(f"final_sharpness should be a dict {{learning_rate: sharpness}}, got {type(final_sharpness).__name__}.")
     rates = sorted(float(r) for r in learning_rates)
     if len(rates) < 3:
         raise AssertionError(f"explore at least three learning rates, got {len(rates)}.")
-    missing = [r for r in rates if r not in {float(k) for k in final_sharpness}]
+    if any(not 0 < r <= 2.0 for r in rates):
+        raise AssertionError(f"the learning rates should lie in (0, 2]; the exercise asks for rates between 0.05 and 0.8, got {rates}.")
+    given = {float(k): float(v) for k, v in final_sharpness.items()}
+    missing = [r for r in rates if r not in given]
     if missing:
         raise AssertionError(f"final_sharpness has no entry for learning rates {missing}.")
-    finite = {float(k): float(v) for k, v in final_sharpness.items() if np.isfinite(float(v))}
+    finite = {lr: s for lr, s in given.items() if lr in rates and np.isfinite(s)}
     if len(finite) < 2:
         raise AssertionError("fewer than two runs converged; include some smaller learning rates.")
     for lr, s in finite.items():
@@ -164,4 +207,26 @@ def check_edge_of_stability(final_sharpness, learning_rates):
                 "GD cannot rest where lambda_max > 2/lr; train longer, or check that you take the largest "
                 "eigenvalue of the Hessian at the final parameters."
             )
-    return "Every converged run ended where the sharpness is at most about 2/alpha."
+    reference, initial = _edge_of_stability_runs(rates)
+    for lr in rates:
+        want, final_loss = reference[lr]
+        got = given[lr]
+        if not np.isfinite(want):
+            if np.isfinite(got):
+                raise AssertionError(f"at lr={lr} gradient descent diverges on the exercise's network, but your entry is {got:.4g}.")
+            continue
+        if not np.isfinite(got):
+            raise AssertionError(f"at lr={lr} gradient descent converges on the exercise's network (sharpness {want:.4g}), "
+                                 f"but your entry is {got}: check for a bug in the run, or a different setup.")
+        if abs(got - want) > 0.02 * want:
+            hint = ""
+            if abs(got - final_loss) <= 1e-3 * max(final_loss, 1e-12) + 1e-12:
+                hint = " That is the final loss; the sharpness is the largest eigenvalue of the Hessian there."
+            elif abs(got - initial) < 1e-3 * initial:
+                hint = (" That is the sharpness at the initial parameters; take the Hessian at the parameters after "
+                        f"{_EDGE_STEPS} steps.")
+            raise AssertionError(
+                f"at lr={lr} your final sharpness is {got:.4g}; rerunning the exercise's {_EDGE_STEPS} steps from the same "
+                f"initial parameters gives {want:.4g}.{hint or ' Use the network, data and initial key given in the exercise.'}"
+            )
+    return "Every converged run ended where the sharpness is at most about 2/alpha, as the rerun confirms."

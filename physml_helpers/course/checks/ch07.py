@@ -105,13 +105,18 @@ def check_histogram_state(histogram_state):
     """``histogram_state(samples, n_sites)``: the square root of the measured frequencies, as a 2^n vector."""
     rng = np.random.default_rng(0)
     n = 4
-    samples = rng.choice([-1.0, 1.0], size=(500, n))
+    # measurements that never show the last configurations (all spins down), as in a real experiment some
+    # configurations are never seen: they must still appear, with amplitude zero
+    index = rng.integers(0, 2**n - 3, size=500)
+    samples = (1 - 2 * ((index[:, None] >> np.arange(n - 1, -1, -1)) & 1)).astype(float)
     got = np.asarray(call(histogram_state, samples, n, what="histogram_state(samples, n_sites)"), dtype=float)
-    bits = ((1 - samples) // 2).astype(int)
-    index = bits @ (2 ** np.arange(n - 1, -1, -1))
     want = np.sqrt(np.bincount(index, minlength=2**n) / len(samples))
     if got.shape != want.shape:
-        raise AssertionError(f"return a vector of length 2**n_sites = {2**n}, got shape {got.shape}.")
+        hint = ""
+        if got.shape == (int(index.max()) + 1,):
+            hint = (" Configurations never measured are missing at the end: count with "
+                    "np.bincount(index, minlength=2**n_sites).")
+        raise AssertionError(f"return a vector of length 2**n_sites = {2**n}, got shape {got.shape}.{hint}")
     if np.allclose(got, want**2, atol=1e-12):
         raise AssertionError("these are the frequencies themselves: the amplitudes are their square roots.")
     expect_close("the histogram state", got, want, rtol=0, atol=1e-12,
@@ -130,6 +135,15 @@ def check_tomography_table(table):
         if len(pair) != 2 or not all(0 <= float(f) <= 1 + 1e-12 for f in pair):
             raise AssertionError(f"table[{m}] should be two fidelities between 0 and 1, got {pair!r}.")
     f_hist = [float(table[m][1]) for m in sizes]
+    f_rbm = [float(table[m][0]) for m in sizes]
+    if all(r < h for r, h in zip(f_rbm, f_hist)):
+        raise AssertionError("every pair has F_rbm < F_hist: the pairs look swapped; store (F_rbm, F_hist) in that order.")
+    worse = [m for m, r, h in zip(sizes, f_rbm, f_hist) if r <= h]
+    if worse:
+        raise AssertionError(
+            f"at M = {worse} the RBM's fidelity is not above the histogram's. With 600 Adam steps from the chapter's "
+            "start it is (it assigns amplitudes to configurations never seen); check the fit, or the order (F_rbm, F_hist)."
+        )
     if not all(b >= a - 0.02 for a, b in zip(f_hist, f_hist[1:])):
         raise AssertionError(f"the histogram fidelity should grow with M (up to noise), got {np.round(f_hist, 3).tolist()}.")
     return f"with M = {sizes[-1]} measurements: RBM {float(table[sizes[-1]][0]):.3f}, histogram {f_hist[-1]:.3f}."

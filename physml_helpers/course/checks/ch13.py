@@ -67,9 +67,14 @@ def check_modified_energy(a_expr, omega, h):
     unknown = {s.name for s in expr.free_symbols} - {omega.name, h.name}
     if unknown:
         raise AssertionError(f"a_expr should depend on omega and h only, found {sorted(unknown)}.")
-    # independent reference: evaluate numerically at sample points and compare with omega^2 (1 - omega^2 h^2 / 4)
+    # independent reference: evaluate numerically at sample points and compare with omega^2 (1 - omega^2 h^2 / 4).
+    # Symbols are matched by name, so symbols made with or without positive=True are the same variable here.
     for w, step in ((1.0, 0.1), (2.0, 0.3), (0.5, 1.7)):
-        got = float(expr.subs({omega: w, h: step}))
+        values = {omega.name: w, h.name: step}
+        number = sp.N(expr.subs({sym: values[sym.name] for sym in expr.free_symbols}))
+        if not number.is_real:
+            raise AssertionError(f"a_expr is not a real number at omega = {w}, h = {step} (got {number}).")
+        got = float(number)
         want = w**2 * (1 - w**2 * step**2 / 4)
         if abs(got - w**2) < 1e-12 and abs(want - w**2) > 1e-6:
             raise AssertionError("a = omega^2 is the true energy, which leapfrog does not conserve exactly: "
