@@ -65,13 +65,15 @@ def check_sign_definite_fraction(sign_definite_fraction):
             raise AssertionError("sign_definite_fraction should return two numbers, (fraction, standard_error).") from None
         p = goe_sign_definite_probability(n)
         sigma = np.sqrt(p * (1 - p) / n_samples)
-        expect_close(f"the standard error at n = {n}", error, sigma, rtol=0.1,
-                     hint="The binomial standard error of a fraction f from N trials is sqrt(f (1 - f) / N).")
         if abs(fraction - p) > 5 * sigma:
+            hint = " That is half of it:" if abs(fraction - p / 2) < 5 * sigma else ""
             raise AssertionError(
                 f"at n = {n} your fraction {fraction:.4f} is {abs(fraction - p) / sigma:.1f} standard errors from the exact "
-                f"{p:.4f}. Count matrices whose eigenvalues are all positive OR all negative, and use H = (A + A^T)/sqrt(2)."
+                f"{p:.4f}.{hint} Count matrices whose eigenvalues are all positive OR all negative, and use "
+                "H = (A + A^T)/sqrt(2)."
             )
+        expect_close(f"the standard error at n = {n}", error, sigma, rtol=0.1,
+                     hint="The binomial standard error of a fraction f from N trials is sqrt(f (1 - f) / N).")
     a = call(sign_definite_fraction, jax.random.key(1), 2, 2000, what="sign_definite_fraction")
     b = call(sign_definite_fraction, jax.random.key(2), 2, 2000, what="sign_definite_fraction")
     if float(a[0]) == float(b[0]) and float(a[0]) == float(call(sign_definite_fraction, jax.random.key(3), 2, 2000)[0]):
