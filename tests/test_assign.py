@@ -22,6 +22,7 @@ def _solution_nb():
         ),
         nbformat.v4.new_markdown_cell("## Exercise 9.2 · top-level answers"),
         nbformat.v4.new_code_cell("a = 1\n### BEGIN SOLUTION\nb, c = 2, 3\nd: int = b + c\n### END SOLUTION"),
+        nbformat.v4.new_code_cell("print(a, b, d)  # the check: reads b and d, not the solution's internal c"),
     ]
     nb.cells[3].outputs = [nbformat.v4.new_output("stream", text="old output")]
     nb.cells[3].execution_count = 4
@@ -36,7 +37,7 @@ def test_strip_solutions_makes_stubs_and_drops_solution_cells():
     assert sources[2] == (
         'def f(x):\n    raise NotImplementedError("Exercise 9.1: replace this line with your code")\n\nprint(\'kept\')'
     )
-    assert sources[4] == "a = 1\n# Exercise 9.2: your code here\nb = ...  # your answer\nc = ...  # your answer\nd = ...  # your answer"
+    assert sources[4] == "a = 1\n# Exercise 9.2: your code here\nb = ...  # your answer\nd = ...  # your answer"
     assert out.cells[2].outputs == [] and out.cells[2].execution_count is None
     assert "2 * x" not in json.dumps(out)
 
@@ -214,3 +215,25 @@ def test_the_package_declares_every_third_party_module_it_imports(root):
     third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "physml_helpers"}
     needed = {distribution.get(m, m.lower()) for m in third_party} - {None}
     assert needed <= declared, f"pyproject.toml dependencies lack {sorted(needed - declared)}"
+
+
+def test_stubs_announce_only_what_the_checks_read_and_keep_function_signatures():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## Exercise 4.1"),
+        nbformat.v4.new_code_cell(
+            "### BEGIN SOLUTION\ndef measure(m, k, *, dt=0.1):\n    return m / k\n\nfig, ax = 1, 2\n"
+            "rates = [0.1, 0.2]\nbest = max(rates)\n### END SOLUTION"
+        ),
+        nbformat.v4.new_code_cell("check(measure, best)"),
+    ]
+    stub = assign.strip_solutions(nb, source_name="04_x.ipynb").cells[1].source
+    assert stub == ("# Exercise 4.1: your code here\n"
+                    "def measure(m, k, *, dt=0.1):\n"
+                    '    raise NotImplementedError("Exercise 4.1: replace this line with your code")\n'
+                    "best = ...  # your answer")
+    assert "fig" not in stub and "rates" not in stub  # the solution's internals stay hidden
+    namespace = {}
+    exec(stub, namespace)  # noqa: S102 - our own generated code
+    with pytest.raises(NotImplementedError, match="Exercise 4.1"):
+        namespace["measure"](1, 2)

@@ -111,19 +111,65 @@ def _assigned_names(code: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _stub(region: list[str], indent: str, label: str) -> list[str]:
+def _loaded_names(code: str) -> set[str]:
+    """Names read anywhere in ``code`` (IPython magics and shell lines are skipped)."""
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def _function_stub(node: ast.FunctionDef, label: str) -> list[str]:
+    signature = ast.unparse(node.args)
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
+    return [f"def {node.name}({signature}){returns}:",
+            f'    raise NotImplementedError("{label}: replace this line with your code")']
+
+
+def _stub(region: list[str], indent: str, label: str, used_later: set[str] | None = None) -> list[str]:
+    """The student's stub for a solution region: inside a function, a ``raise NotImplementedError``; at the top
+    level, ``name = ...`` for each answer the rest of the notebook reads (the check cells), and a stub of the
+    same signature for each such function. Names the solution only uses internally (a figure, a loop
+    variable) are not announced: they would give the solution's structure away."""
     if indent:
         return [f'{indent}raise NotImplementedError("{label}: replace this line with your code")']
-    names = _assigned_names(textwrap.dedent("\n".join(region)))
+    code = textwrap.dedent("\n".join(region))
+    names = _assigned_names(code)
+    if used_later is not None:
+        names = [name for name in names if name in used_later]
     if not names:
         return [f"# {label}: your code here", "..."]
-    return [f"# {label}: your code here"] + [f"{name} = ...  # your answer" for name in names]
+    try:
+        functions = {node.name: node for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)}
+    except SyntaxError:
+        functions = {}
+    out = [f"# {label}: your code here"]
+    for name in names:
+        out.extend(_function_stub(functions[name], label) if name in functions else [f"{name} = ...  # your answer"])
+    return out
 
 
-def _strip_cell_source(source: str, label: str, where: str) -> str:
+def _without_regions(source: str) -> str:
+    """``source`` with every solution region removed (what a student's notebook keeps)."""
+    out, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+        elif stripped == END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _strip_cell_source(source: str, label: str, where: str, used_later: set[str] | None = None) -> str:
     out: list[str] = []
     region: list[str] | None = None
     indent = ""
+    used = (used_later or set()) | _loaded_names(textwrap.dedent(_without_regions(source)))
     for lineno, line in enumerate(source.splitlines(), start=1):
         stripped = line.strip()
         if stripped == BEGIN:
@@ -133,7 +179,7 @@ def _strip_cell_source(source: str, label: str, where: str) -> str:
         elif stripped == END:
             if region is None:
                 raise ValueError(f"{where}: line {lineno}: '{END}' without a matching '{BEGIN}'")
-            out.extend(_stub(region, indent, label))
+            out.extend(_stub(region, indent, label, used if used_later is not None else None))
             region = None
         elif region is not None:
             region.append(line)
@@ -151,6 +197,8 @@ def strip_solutions(nb: nbformat.NotebookNode, *, source_name: str = "notebook")
       ValueError: unbalanced solution markers, or a marked region before any "Exercise N.M" heading.
     """
     nb = copy.deepcopy(nb)
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    loads = {i: _loaded_names(_without_regions(nb.cells[i].source)) for i in code_cells}
     cells = []
     label = None
     for index, cell in enumerate(nb.cells):
@@ -170,7 +218,8 @@ def strip_solutions(nb: nbformat.NotebookNode, *, source_name: str = "notebook")
                         f"{source_name}: cell {index} has a solution region before any markdown "
                         "cell naming 'Exercise N.M'"
                     )
-                cell.source = _strip_cell_source(cell.source, label, f"{source_name}: cell {index}")
+                used_later = set().union(*(loads[j] for j in code_cells if j > index))
+                cell.source = _strip_cell_source(cell.source, label, f"{source_name}: cell {index}", used_later)
         cells.append(cell)
     if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# Solutions"):
         cells[0].source = "# Exercises" + cells[0].source[len("# Solutions"):]
