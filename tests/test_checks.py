@@ -211,3 +211,20 @@ ch13.check_modified_energy(omega**2 * (1 - omega**2 * h**2 / 4), omega, h)
     wrong = code.replace("return q + dt * p_new, p_new", "return q + dt * p, p_new")
     out = subprocess.run([sys.executable, "-c", wrong], capture_output=True, text=True)
     assert out.returncode == 1 and "Exercise 13.1" in out.stderr, out.stdout + out.stderr
+
+
+def test_ch01_window_demonstration(capsys):
+    from physml_helpers.landscape import gradient_descent
+
+    X = jax.random.normal(jax.random.key(7), (50, 4)) * jnp.array([1.0, 2.0, 0.5, 3.0])
+    y = X @ jnp.array([1.0, -2.0, 0.5, 0.0])
+    loss = lambda w: 0.5 * jnp.mean((X @ w - y) ** 2)  # noqa: E731
+    w0 = jnp.zeros(4)
+    critical = _critical(loss, w0)
+    run = lambda f: gradient_descent(jax.grad(loss), w0, lr=f * critical, n_steps=200)  # noqa: E731
+    ch01.check_window_demonstration(loss, run(0.9), run(1.1))
+    assert "correct" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="'outside' run in units of 2/beta is 0.5"):
+        ch01.check_window_demonstration(loss, run(0.9), run(0.5))  # both inside: no demonstration
+    with pytest.raises(AssertionError, match="201 iterates"):
+        ch01.check_window_demonstration(loss, run(0.9)[-1], run(1.1))

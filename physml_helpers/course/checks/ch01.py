@@ -14,6 +14,7 @@ from physml_helpers.course.checks import call, exercise, expect_close, expect_sh
 __all__ = [
     "check_stability_window",
     "check_critical_learning_rate",
+    "check_window_demonstration",
     "check_heavy_ball",
     "check_momentum_limit",
     "check_edge_of_stability",
@@ -91,6 +92,49 @@ def check_critical_learning_rate(critical_learning_rate):
             hint = "You returned 1/beta; the window ends at 2/beta."
         expect_close(f"the critical learning rate for {description}", got, want, rtol=1e-6, hint=hint)
     return "2/beta from jax.hessian matches the exact Hessians."
+
+
+@exercise("1.2b")
+def check_window_demonstration(loss_fn, inside, outside):
+    """``inside``, ``outside``: the 201 iterates of gradient descent at 0.9 and 1.1 times 2/beta on ``loss_fn``.
+
+    The learning rate of each run is read off its first step (exact for a quadratic loss) and compared with
+    0.9 and 1.1 times 2/beta from the Hessian; then the first run must approach the minimum and the second
+    must grow without bound.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    paths = {}
+    for name, path in (("inside", inside), ("outside", outside)):
+        try:
+            arr = np.asarray(path, dtype=float)
+        except (TypeError, ValueError):
+            raise AssertionError(f"{name} should be the array of iterates returned by gradient_descent, got {type(path).__name__}.") from None
+        if arr.ndim != 2 or arr.shape[0] != 201:
+            raise AssertionError(f"{name} should hold the 201 iterates of 200 steps, shape [201, n], got shape {arr.shape}.")
+        paths[name] = arr
+    w0 = paths["inside"][0]
+    if not np.allclose(paths["outside"][0], w0):
+        raise AssertionError("start both runs from the same parameters.")
+    n = w0.size
+    grad0 = np.asarray(jax.grad(loss_fn)(jnp.asarray(w0)))
+    hessian = np.asarray(jax.hessian(loss_fn)(jnp.asarray(w0))).reshape(n, n)
+    critical = 2 / np.max(np.abs(np.linalg.eigvalsh(hessian)))
+    for name, factor in (("inside", 0.9), ("outside", 1.1)):
+        lr = float((paths[name][0] - paths[name][1]) @ grad0 / (grad0 @ grad0))
+        expect_close(f"the learning rate of the '{name}' run in units of 2/beta", lr / critical, factor, rtol=1e-4,
+                     hint="Use gradient_descent(jax.grad(lsq_loss), w0, lr=factor * critical_learning_rate(lsq_loss, w0), n_steps=200).")
+    w_star = w0 - np.linalg.solve(hessian, grad0)  # one Newton step is exact on a quadratic
+    start, end_in = float(loss_fn(jnp.asarray(w0))), float(loss_fn(jnp.asarray(paths["inside"][-1])))
+    floor = float(loss_fn(jnp.asarray(w_star)))
+    if not end_in - floor < 1e-3 * (start - floor):
+        raise AssertionError(f"the 'inside' run should approach the minimum: its loss fell from {start:.4g} only to {end_in:.4g} "
+                             f"(minimum {floor:.4g}).")
+    growth = np.linalg.norm(paths["outside"][-1] - w_star) / np.linalg.norm(w0 - w_star)
+    if not growth > 1e3:
+        raise AssertionError(f"the 'outside' run should diverge: its distance from the minimum grew only {growth:.3g}-fold.")
+    return f"just inside 2/beta GD converges; just outside, its distance from the minimum grows {growth:.1e}-fold."
 
 
 def _heavy_ball_reference(a, theta0, lr, momentum, n_steps):
