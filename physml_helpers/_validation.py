@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "real", "positive_float", "count", "integer", "boolean", "choice", "callable_", "key", "is_traced",
     "float_dtype", "float_array", "numpy_array", "square_matrix", "symmetry_tolerance", "check_symmetric", "output_shape",
+    "traced_or_real", "finite", "finite_tree", "spins", "rounding_level", "precision_warning", "shape_structs",
 ]
 
 
@@ -163,7 +164,78 @@ def _all_finite(arr) -> bool:
     return bool(np.all(np.isfinite(np.asarray(arr))))
 
 
-def float_array(name: str, value: Any, *, ndim: int | None = None, finite: bool = False):
+def _where_not_finite(arr) -> str:
+    """``"nan at index (0, 2)"``: the first non-finite entry of a concrete array, for messages."""
+    a = np.asarray(arr)
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return "inf or nan"
+    index = np.unravel_index(int(np.argmax(bad)), a.shape) if a.ndim else ()
+    n_bad = int(bad.sum())
+    more = f" ({n_bad} non-finite entries in all)" if n_bad > 1 else ""
+    return f"{a[index]} at index {tuple(int(i) for i in index)}{more}"
+
+
+def finite(name: str, arr, *, hint: str = "") -> None:
+    """Raise ``ValueError`` if the concrete array ``arr`` has an inf or nan entry (skipped when traced)."""
+    if arr is None or is_traced(arr):
+        return
+    if not _all_finite(arr):
+        raise ValueError(f"{name} must contain only finite numbers, got {_where_not_finite(arr)}{hint}")
+
+
+def finite_tree(name: str, tree, *, hint: str = "") -> None:
+    """Check that every leaf of the pytree ``tree`` (a network's parameters) is a real or complex array or number,
+    and that the concrete ones are finite. Traced leaves are skipped.
+
+    Raises:
+      TypeError: a leaf that is not numeric (a string, None, an object).
+      ValueError: an inf or nan in a concrete leaf.
+    """
+    import jax
+
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    if not leaves:
+        raise ValueError(f"{name} must contain at least one array, got {_describe(tree)}")
+    for path, leaf in leaves:
+        where = jax.tree_util.keystr(path)
+        if isinstance(leaf, (str, bytes)) or not (isinstance(leaf, numbers.Number) or hasattr(leaf, "dtype")):
+            raise TypeError(f"{name} must hold arrays of numbers, got {_describe(leaf)} at {name}{where}")
+        if is_traced(leaf):
+            continue
+        arr = np.asarray(leaf)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"{name} must hold arrays of numbers, got dtype {arr.dtype} at {name}{where}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"{name} must contain only finite numbers, got {_where_not_finite(arr)} in {name}{where}{hint}"
+            )
+
+
+def traced_or_real(name: str, value: Any):
+    """A coupling of a traceable function: returned unchanged when traced, else checked by :func:`real` (a finite
+    real number) and returned as a float."""
+    if is_traced(value):
+        return value
+    return real(name, value)
+
+
+def spins(name: str, s) -> None:
+    """Raise ``ValueError`` unless every entry of the concrete array ``s`` is +1 or -1 (skipped when traced)."""
+    if is_traced(s):
+        return
+    values = np.asarray(s)
+    if values.size and not np.all(np.abs(values) == 1):
+        seen = np.unique(values[np.abs(values) != 1])[:4]
+        hint = ""
+        if np.all(np.isin(values, (0, 1))):
+            hint = "; these look like 0/1 bits: convert them with s = 1 - 2 * bits"
+        raise ValueError(
+            f"{name} must hold spins +1 or -1 (sigma^z eigenvalues), got the value(s) {', '.join(map(str, seen))}{hint}"
+        )
+
+
+def float_array(name: str, value: Any, *, ndim: int | None = None, finite: bool = False, nonempty: bool = False):
     """Return ``value`` as a JAX array of a floating dtype (integers and booleans are promoted to the default
     float; floating dtypes are kept).
 
@@ -172,16 +244,22 @@ def float_array(name: str, value: Any, *, ndim: int | None = None, finite: bool 
       value: anything ``jnp.asarray`` accepts.
       ndim: required number of dimensions, if given.
       finite: also require every entry to be finite (checked only for concrete arrays).
+      nonempty: also require at least one entry (a static check).
 
     Raises:
       TypeError: not array-like, or complex, string or object dtype.
-      ValueError: wrong number of dimensions, or non-finite entries with ``finite=True``.
+      ValueError: wrong number of dimensions, non-finite entries with ``finite=True``, no entries with
+        ``nonempty=True``.
     """
     import jax.numpy as jnp
 
     if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
     try:
+        if isinstance(value, (list, tuple)):  # refuse strings and objects before JAX sees them
+            value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"dtype {value.dtype}")
         arr = jnp.asarray(value)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}: {err}") from None
@@ -193,7 +271,9 @@ def float_array(name: str, value: Any, *, ndim: int | None = None, finite: bool 
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if finite and not is_traced(arr) and not _all_finite(arr):
-        raise ValueError(f"{name} must contain only finite numbers, got inf or nan")
+        raise ValueError(f"{name} must contain only finite numbers, got {_where_not_finite(arr)}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     return arr
 
 
@@ -223,7 +303,7 @@ def numpy_array(name: str, value: Any, *, ndim: int | None = None, finite: bool 
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers, got inf or nan")
+        raise ValueError(f"{name} must contain only finite numbers, got {_where_not_finite(arr)}")
     return arr
 
 
@@ -269,7 +349,7 @@ def square_matrix(name: str, value: Any, *, symmetric: bool = False, hint: str =
         raise ValueError(f"{name} must have at least one row, got shape {arr.shape}")
     if not is_traced(arr):
         if not _all_finite(arr):
-            raise ValueError(f"{name} must contain only finite numbers, got inf or nan")
+            raise ValueError(f"{name} must contain only finite numbers, got {_where_not_finite(arr)}")
         if symmetric:
             check_symmetric(name, np.asarray(arr), hint=hint)
     return arr
@@ -295,8 +375,7 @@ def output_shape(name: str, fn: Callable, *args, expected: tuple | None = None, 
     import jax
 
     callable_(name, fn)
-    structs = [jax.ShapeDtypeStruct(np.shape(a), a.dtype) if hasattr(a, "dtype") and not isinstance(a, dict) else a
-               for a in args]
+    structs = [shape_structs(a) for a in args]
     try:
         out = jax.eval_shape(fn, *structs)
     except Exception as err:  # the caller's function failed: say so plainly, with its own message
@@ -311,3 +390,36 @@ def output_shape(name: str, fn: Callable, *args, expected: tuple | None = None, 
             got_text = got if got is not None else type(out).__name__
             raise ValueError(f"{name} must return {described}{what}, got {got_text}")
     return out
+
+
+def shape_structs(tree):
+    """The pytree ``tree`` with every array leaf replaced by its ``jax.ShapeDtypeStruct`` (traced leaves too), for
+    :func:`jax.eval_shape`; other leaves are kept."""
+    import jax
+
+    return jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype) if hasattr(a, "dtype") and hasattr(a, "shape") else a, tree
+    )
+
+
+def rounding_level(dtype, scale: float, *, factor: float = 10.0) -> float:
+    """``factor`` machine epsilons of ``dtype`` relative to ``scale``: below this, numbers of that size computed in
+    that precision cannot be told apart reliably (10 ulps by default)."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        return 0.0
+    return float(factor * np.finfo(dtype).eps * max(abs(float(scale)), np.finfo(dtype).tiny))
+
+
+def precision_warning(name: str, dtype, *, tol_name: str, tol: float, level: float, what: str = "") -> None:
+    """Warn (``UserWarning``) that a tolerance ``tol`` is below the rounding ``level`` of an array ``name`` of
+    ``dtype``, naming the dtype and what to do."""
+    import warnings
+
+    warnings.warn(
+        f"{name} is {np.dtype(dtype)}, whose rounding level here is about {level:.2g}, above {tol_name}={tol:.3g}"
+        f"{what}. Use float64 (physml_helpers.setup_notebook(float64=True), or "
+        f'jax.config.update("jax_enable_x64", True), then float64 arrays), or pass a larger {tol_name}',
+        UserWarning,
+        stacklevel=3,
+    )

@@ -83,18 +83,21 @@ def power_law_fit(x, y, *, errors: bool = False):
       :class:`PowerLawFit` ``(exponent, prefactor, exponent_error, log_prefactor_error)``.
 
     Raises:
-      TypeError: ``x`` or ``y`` not an array of real numbers.
+      TypeError: ``x`` or ``y`` not an array of real numbers; ``errors`` not a bool.
       ValueError: ``x`` or ``y`` not 1-D, empty or non-finite; lengths that differ; fewer than 3 points;
         a value <= 0; all ``x`` equal.
     """
+    errors = _v.boolean("errors", errors)
     x = _v.numpy_array("x", x, ndim=1)
     y = _v.numpy_array("y", y, ndim=1)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     if x.size < 3:
         raise ValueError(f"power_law_fit needs at least 3 points (two parameters and an error estimate), got {x.size}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive for a fit on logarithmic axes")
+    for name, values in (("x", x), ("y", y)):
+        if np.any(values <= 0):
+            raise ValueError(f"{name} must be positive for a fit on logarithmic axes, got {values[values <= 0][0]:.6g} "
+                             f"at index {int(np.argmax(values <= 0))}")
     lx, ly = np.log(x), np.log(y)
     if np.ptp(lx) == 0:
         raise ValueError("x must take at least two distinct values")
@@ -122,13 +125,25 @@ def polynomial_library(x, degree: int, names=None) -> tuple[np.ndarray, list[str
       by degree and then lexicographically, for example ``["1", "x", "y", "x^2", "x y", "y^2"]``.
 
     Raises:
-      TypeError: ``x`` not an array of real numbers; ``degree`` not an integer.
+      TypeError: ``x`` not an array of real numbers; ``degree`` not an integer; ``names`` not a sequence of
+        strings (a single string included).
       ValueError: ``x`` not 2-D, empty or non-finite; ``degree`` < 1; ``names`` of the wrong length.
     """
     x = _v.numpy_array("x", x, ndim=2)
     degree = _v.count("degree", degree, minimum=1)
     n_vars = x.shape[1]
-    names = list(names) if names is not None else [f"x{i}" for i in range(n_vars)]
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"names must be a sequence of strings, one per column of x, got the string {names!r}; "
+                        f"for example {list(names)!r}")
+    if names is not None:
+        try:
+            names = list(names)
+        except TypeError:
+            raise TypeError(f"names must be a sequence of strings, got {type(names).__name__}") from None
+        bad = [n for n in names if not isinstance(n, str)]
+        if bad:
+            raise TypeError(f"names must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
+    names = names if names is not None else [f"x{i}" for i in range(n_vars)]
     if len(names) != n_vars:
         raise ValueError(f"names must have one entry per column of x ({n_vars}), got {len(names)}")
     columns, terms = [np.ones(x.shape[0])], ["1"]
@@ -379,12 +394,15 @@ def collision_features(masses, velocities) -> np.ndarray:
     Raises:
       TypeError: ``masses`` or ``velocities`` not an array of real numbers.
       ValueError: ``masses`` not 2-D or ``velocities`` not 3-D, either empty or non-finite; shapes other
-        than ``[n, 2]`` and ``[n, 2, 2]``.
+        than ``[n, 2]`` and ``[n, 2, 2]``; a mass <= 0.
     """
     m = _v.numpy_array("masses", masses, ndim=2)
     v = _v.numpy_array("velocities", velocities, ndim=3)
     if m.shape[1] != 2 or v.shape != (m.shape[0], 2, 2):
         raise ValueError(f"masses must be [n, 2] and velocities [n, 2, 2], got {m.shape} and {v.shape}")
+    if np.any(m <= 0):
+        bad = np.argwhere(m <= 0)[0]
+        raise ValueError(f"masses must be > 0, got {m[tuple(bad)]:.6g} at index {tuple(int(i) for i in bad)}")
     p = m[:, :, None] * v
     kinetic = 0.5 * m * np.sum(v**2, axis=-1)
     speed = np.linalg.norm(v, axis=-1)

@@ -36,9 +36,10 @@ __all__ = [
 
 
 def _links(name: str, theta):
-    theta = _v.float_array(name, theta)
+    theta = _v.float_array(name, theta, finite=True)
     if theta.ndim != 3 or theta.shape[0] != 2 or theta.shape[1] != theta.shape[2] or theta.shape[1] < 2:
-        raise ValueError(f"{name} must have shape [2, L, L] with L >= 2, got {theta.shape}")
+        batch = "; use jax.vmap for a batch of configurations" if theta.ndim == 4 else ""
+        raise ValueError(f"{name} must have shape [2, L, L] with L >= 2, got {theta.shape}{batch}")
     return theta
 
 
@@ -63,7 +64,7 @@ def plaquette_angles(theta):
 
     Raises:
       TypeError: ``theta`` not an array of real numbers.
-      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2, or (when concrete) with an inf or nan.
     """
     return _plaquettes(_links("theta", theta))
 
@@ -80,10 +81,11 @@ def gauge_transform(theta, alpha):
 
     Raises:
       TypeError: ``theta`` or ``alpha`` not arrays of real numbers.
-      ValueError: ``theta`` not [2, L, L] with L >= 2, ``alpha`` not [L, L].
+      ValueError: ``theta`` not [2, L, L] with L >= 2, ``alpha`` not [L, L]; an inf or nan in either (when
+        concrete).
     """
     theta = _links("theta", theta)
-    alpha = _v.float_array("alpha", alpha).astype(theta.dtype)
+    alpha = _v.float_array("alpha", alpha, finite=True).astype(theta.dtype)
     if alpha.shape != theta.shape[1:]:
         raise ValueError(f"alpha must have one angle per site, shape {theta.shape[1:]}, got {alpha.shape}")
     return jnp.stack([theta[mu] + alpha - _shift(alpha, mu) for mu in (0, 1)])
@@ -100,7 +102,7 @@ def average_plaquette(theta):
 
     Raises:
       TypeError: ``theta`` not an array of real numbers.
-      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2, or (when concrete) with an inf or nan.
     """
     return jnp.mean(jnp.cos(_plaquettes(_links("theta", theta))))
 
@@ -215,7 +217,8 @@ def metropolis_kernel(*, beta: float, step_size: float = 1.5) -> Kernel:
     Raises:
       TypeError: ``beta`` or ``step_size`` not numbers; (from ``init``) ``theta`` not numeric; (from
         ``step``) ``key`` not a typed JAX key.
-      ValueError: ``beta`` or ``step_size`` not > 0; (from ``init``) ``theta`` not [2, L, L] with even L.
+      ValueError: ``beta`` or ``step_size`` not > 0; (from ``init``) ``theta`` not [2, L, L] with even L, or
+        with an inf or nan; (from ``step``) a batch of keys.
     """
     beta = _v.positive_float("beta", beta)
     step_size = _v.positive_float("step_size", step_size)
@@ -256,7 +259,8 @@ def metropolis(key, theta, *, beta: float, n_sweeps: int, step_size: float = 1.5
 
     Raises:
       TypeError: ``key`` not a typed JAX key, numbers of the wrong kind, ``theta`` not numeric.
-      ValueError: ``theta`` not [2, L, L] with even L, ``beta`` or ``step_size`` not > 0, ``n_sweeps`` < 1.
+      ValueError: ``theta`` not [2, L, L] with even L or with an inf or nan, ``beta`` or ``step_size`` not > 0,
+        ``n_sweeps`` < 1, a batch of keys.
     """
     _v.key(key)
     kernel = metropolis_kernel(beta=beta, step_size=step_size)
@@ -285,8 +289,8 @@ def wilson_loop_angles(theta, size: int):
 
     Raises:
       TypeError: ``theta`` not an array of real numbers, ``size`` not an integer.
-      ValueError: ``theta`` not [2, L, L] with L >= 2; ``size`` < 1, or ``size`` >= L (the loop would wrap
-        around the torus and no longer enclose a square).
+      ValueError: ``theta`` not [2, L, L] with L >= 2 or with an inf or nan; ``size`` < 1, or ``size`` >= L (the
+        loop would wrap around the torus and no longer enclose a square).
     """
     theta = _links("theta", theta)
     size = _v.count("size", size, minimum=1)
@@ -376,6 +380,59 @@ def _complex(pair):
     return jax.lax.complex(pair[0], pair[1])
 
 
+def _check_lcnn_params(params) -> None:
+    """Static checks (valid under jit) that ``params`` has the layout of :func:`init_lcnn`, widths chaining."""
+    if not isinstance(params, dict) or not all(k in params for k in ("conv", "bilinear", "readout")):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"params must be the dict {{'conv', 'bilinear', 'readout'}} made by init_lcnn, got {got}")
+    conv, bilinear, readout = params["conv"], params["bilinear"], params["readout"]
+    if not isinstance(bilinear, (list, tuple)):
+        raise TypeError(f"params['bilinear'] must be a list of arrays (one per bilinear layer), got "
+                        f"{type(bilinear).__name__}")
+    for name, a in [("params['conv']", conv), ("params['readout']", readout)] + \
+            [(f"params['bilinear'][{i}]", b) for i, b in enumerate(bilinear)]:
+        if not (hasattr(a, "shape") and hasattr(a, "dtype")):
+            raise TypeError(f"{name} must be an array, got {type(a).__name__}")
+    if len(conv.shape) != 4 or conv.shape[0] != 2 or conv.shape[2] != 2 or conv.shape[3] != len(_OFFSETS):
+        raise ValueError(f"params['conv'] must have shape [2, C0, 2, {len(_OFFSETS)}] (see init_lcnn), got "
+                         f"{tuple(conv.shape)}")
+    width = conv.shape[1]
+    for i, layer in enumerate(bilinear):
+        if len(layer.shape) != 4 or layer.shape[0] != 2 or layer.shape[2:] != (width + 1, width + 1):
+            raise ValueError(
+                f"params['bilinear'][{i}] must have shape [2, C_out, {width + 1}, {width + 1}] to follow a layer of "
+                f"{width} channels, got {tuple(layer.shape)}: the layer widths of params do not chain; build them "
+                "with init_lcnn"
+            )
+        width = layer.shape[1]
+    if tuple(readout.shape) != (width + 1,):
+        raise ValueError(f"params['readout'] must have shape ({width + 1},) for a last layer of {width} channels, got "
+                         f"{tuple(readout.shape)}")
+
+
+def _check_cnn_params(params) -> list:
+    """Static checks (valid under jit) that ``params`` has the layout of :func:`init_cnn`; returns the offsets."""
+    if not isinstance(params, (list, tuple)) or not params or not all(
+            isinstance(layer, (list, tuple)) and len(layer) == 2 and all(hasattr(a, "shape") for a in layer)
+            for layer in params):
+        raise TypeError(f"params must be the list of (W, b) pairs made by init_cnn, got {type(params).__name__}")
+    n_offsets = params[0][0].shape[-1] if len(params[0][0].shape) == 3 else None
+    if n_offsets not in (len(_KERNELS[2]), len(_KERNELS[3])):
+        raise ValueError(f"params[0][0] must have shape [C_out, 4, 4 or 9] (see init_cnn), got {tuple(params[0][0].shape)}")
+    width = 4
+    for i, (w, b) in enumerate(params):
+        if len(w.shape) != 3 or w.shape[1] != width or w.shape[2] != n_offsets or tuple(b.shape) != (w.shape[0],):
+            raise ValueError(
+                f"params[{i}] must be (W [C_out, {width}, {n_offsets}], b [C_out]) to follow a layer of {width} "
+                f"channels, got W {tuple(w.shape)} and b {tuple(b.shape)}: the layer widths of params do not chain; "
+                "build them with init_cnn"
+            )
+        width = w.shape[0]
+    if width != 1:
+        raise ValueError(f"params must end in one output channel (as made by init_cnn), got {width}")
+    return _KERNELS[2] if n_offsets == len(_KERNELS[2]) else _KERNELS[3]
+
+
 def _network_links(params, theta, init: str):
     """Check the links and that the network's parameters share their dtype: a float32 network on float64
     links (or the reverse) is refused rather than silently computed in float64."""
@@ -383,6 +440,7 @@ def _network_links(params, theta, init: str):
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves or not all(hasattr(leaf, "dtype") for leaf in leaves):
         raise TypeError(f"params must be the parameters made by {init}, got {type(params).__name__}")
+    _v.finite_tree("params", params)
     dtypes = sorted({str(jnp.dtype(leaf.dtype)) for leaf in leaves})
     if dtypes != [str(theta.dtype)]:
         raise TypeError(
@@ -415,10 +473,12 @@ def lcnn_apply(params, theta):
       dtype).
 
     Raises:
-      TypeError: ``theta`` not an array of real numbers; ``params`` not a pytree of arrays, or of another
-        dtype than ``theta``.
-      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+      TypeError: ``theta`` not an array of real numbers; ``params`` not the dict made by :func:`init_lcnn`, or of
+        another dtype than ``theta``.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2, or (when concrete) with an inf or nan; ``params``
+        whose shapes do not chain (a static check), or (when concrete) with an inf or nan.
     """
+    _check_lcnn_params(params)
     p = _plaquettes(_network_links(params, theta, "init_lcnn"))
     w = jax.lax.complex(jnp.cos(p), jnp.sin(p))                            # e^{i theta_P}
     inputs = jnp.stack([w, jnp.conj(w)])                                   # [2, L, L]
@@ -454,13 +514,15 @@ def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3, dtype=No
       1 / (C_in kernel**2)) and ``b`` float[C_out] (zero); 4 input channels, 1 output channel.
 
     Raises:
-      TypeError: ``key`` not a typed JAX key, ``hidden`` or ``depth`` not integers, ``dtype`` not floating.
+      TypeError: ``key`` not a typed JAX key, ``hidden``, ``depth`` or ``kernel`` not integers, ``dtype`` not
+        floating.
       ValueError: ``hidden`` or ``depth`` < 1, ``kernel`` not 2 or 3.
     """
     _v.key(key)
     hidden = _v.count("hidden", hidden, minimum=1)
     depth = _v.count("depth", depth, minimum=1)
-    if isinstance(kernel, bool) or kernel not in _KERNELS:
+    kernel = _v.integer("kernel", kernel)
+    if kernel not in _KERNELS:
         raise ValueError(f"kernel must be 2 or 3, got {kernel!r}")
     dtype = _v.float_dtype("dtype", dtype)
     n_offsets = len(_KERNELS[kernel])
@@ -481,12 +543,13 @@ def cnn_apply(params, theta):
       float[L, L] the output field, in the dtype of ``theta``.
 
     Raises:
-      TypeError: ``theta`` not an array of real numbers; ``params`` not a list of arrays, or of another dtype
-        than ``theta``.
-      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+      TypeError: ``theta`` not an array of real numbers; ``params`` not the list of pairs made by
+        :func:`init_cnn`, or of another dtype than ``theta``.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2, or (when concrete) with an inf or nan; ``params``
+        whose shapes do not chain (a static check), or (when concrete) with an inf or nan.
     """
+    offsets = _check_cnn_params(params)
     theta = _network_links(params, theta, "init_cnn")
-    offsets = _KERNELS[2] if params[0][0].shape[-1] == 4 else _KERNELS[3]
     x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
     for i, (w, b) in enumerate(params):
         stacked = jnp.stack([_shifted(x, o) for o in offsets], axis=1)  # [C_in, n_offsets, L, L]
@@ -548,7 +611,7 @@ def axial_gauge(theta):
 
     Raises:
       TypeError: ``theta`` not an array of real numbers.
-      ValueError: ``theta`` not of shape [2, L, L] with L >= 2.
+      ValueError: ``theta`` not of shape [2, L, L] with L >= 2, or (when concrete) with an inf or nan.
     """
     theta = _links("theta", theta)
     alpha = jnp.concatenate([jnp.zeros_like(theta[1][:, :1]), jnp.cumsum(theta[1], axis=1)[:, :-1]], axis=1)

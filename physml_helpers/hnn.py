@@ -22,10 +22,11 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import require_converged, require_finite_history
-from physml_helpers.networks import adam_scan, init_mlp, mlp
+from physml_helpers.networks import _as_input, _check_layers, _mlp, adam_scan, init_mlp
 
 __all__ = [
     "hamiltonian_field", "init_hnn", "hnn_hamiltonian", "hnn_field", "init_baseline", "baseline_field",
@@ -39,14 +40,42 @@ def _split(state):
     return state[..., :d], state[..., d:]
 
 
-def _single_state(state):
-    """Static checks (valid under jit and vmap): one phase-space state (q, p) of shape [2 d]."""
-    shape = getattr(state, "shape", None)
-    if shape is None or len(shape) != 1 or shape[0] % 2 or shape[0] == 0:
+def _single_state(state, dtype=None, *, d: int | None = None, init: str = ""):
+    """One phase-space state (q, p) of shape [2 d] (d given by the network when known): converted and checked for
+    finiteness when concrete (lists and integers to ``dtype``, or the default float), shape checked statically
+    (valid under jit and vmap). Returns the state."""
+    if not _v.is_traced(state):
+        if dtype is None:
+            state = _v.float_array("state", state, finite=True)
+        else:
+            state = _as_input("state", state, dtype, init=init or "init_hnn")
+    elif not jnp.issubdtype(state.dtype, jnp.floating):
+        raise TypeError(f"state must hold real floating numbers, got dtype {state.dtype}")
+    shape = state.shape
+    if len(shape) != 1 or shape[0] % 2 or shape[0] == 0:
         raise ValueError(
             f"state must be one phase-space point (q, p) of shape [2 d], got shape {shape}; "
             "use jax.vmap for a batch of states"
         )
+    if d is not None and shape[0] != 2 * d:
+        raise ValueError(
+            f"state must have 2 d = {2 * d} entries for params made by {init}(key, dim={d}), got shape {shape}; "
+            "params and state disagree on the number of degrees of freedom"
+        )
+    return state
+
+
+def _network(params, init: str, *, inputs: str, outputs: str) -> tuple:
+    """Static checks of a network made by ``init``: returns (dtype, d), d the degrees of freedom its input width
+    implies; the output width must be 1 (``outputs="scalar"``) or its input width (``outputs="same"``)."""
+    dtype = _check_layers(params, init)
+    n_in, n_out = params[0][0].shape[0], params[-1][0].shape[1]
+    if inputs == "phase" and n_in % 2:
+        raise ValueError(f"params must take a phase-space point of even width 2 d (from {init}), got input width {n_in}")
+    want = 1 if outputs == "scalar" else n_in
+    if n_out != want:
+        raise ValueError(f"params must output {want} number(s) (as made by {init}), got an output width {n_out}")
+    return dtype, (n_in // 2 if inputs == "phase" else n_in)
 
 
 def hamiltonian_field(hamiltonian: Callable, state):
@@ -60,12 +89,14 @@ def hamiltonian_field(hamiltonian: Callable, state):
       float[2 d]: :math:`(\dot q, \dot p) = (\partial H/\partial p, -\partial H/\partial q)`.
 
     Raises:
-      ValueError: ``state`` not one point of even length, or ``hamiltonian`` not scalar (static checks).
-      TypeError: ``hamiltonian`` not callable.
+      ValueError: ``state`` not one point of even length, or ``hamiltonian`` not scalar (static checks); an inf or
+        nan in a concrete ``state``.
+      TypeError: ``hamiltonian`` not callable, ``state`` not an array of real numbers.
     """
     _v.callable_("hamiltonian", hamiltonian)
-    _single_state(state)
+    state = _single_state(state)
     q, p = _split(state)
+    _v.output_shape("hamiltonian", hamiltonian, q, p, expected=(), what=" (H(q, p) is a scalar energy)")
     dq, dp = jax.grad(hamiltonian, argnums=(0, 1))(q, p)
     return jnp.concatenate([dp, -dq])
 
@@ -109,9 +140,24 @@ def hnn_hamiltonian(params, q, p):
       float[] the learned energy.
 
     Raises:
-      ValueError: ``q`` and ``p`` not vectors of the network's d (a static check).
+      TypeError: ``params`` not a network from :func:`init_hnn`; ``q`` or ``p`` not numeric, or floating arrays
+        of another dtype than the parameters.
+      ValueError: ``q`` and ``p`` not vectors of the network's d (a static check); an inf or nan in concrete
+        ``q``, ``p`` or ``params``.
     """
-    return mlp(params, jnp.concatenate([q, p])[None, :])[0, 0]
+    dtype, d = _network(params, "init_hnn", inputs="phase", outputs="scalar")
+    q = _vector("q", q, dtype, d, "init_hnn")
+    p = _vector("p", p, dtype, d, "init_hnn")
+    return _mlp(params, jnp.concatenate([q, p])[None, :], name="(q, p)", init="init_hnn")[0, 0]
+
+
+def _vector(name: str, x, dtype, d: int, init: str):
+    """One vector of d coordinates (or momenta) in the network's dtype."""
+    x = _as_input(name, x, dtype, init=init)
+    if x.shape != (d,):
+        raise ValueError(f"{name} must be one vector of d = {d} entries for params made by {init}(key, dim={d}), got "
+                         f"shape {x.shape}" + ("; use jax.vmap for a batch" if x.ndim > 1 else ""))
+    return x
 
 
 def hnn_field(params, state):
@@ -124,8 +170,13 @@ def hnn_field(params, state):
       float[2 d] the time derivative :math:`(\dot q, \dot p)`.
 
     Raises:
-      ValueError: ``state`` not one point of the network's size (a static check).
+      TypeError: ``params`` not a network from :func:`init_hnn`; ``state`` not numeric or of another floating
+        dtype than the parameters.
+      ValueError: ``state`` not one point of the network's size (a static check); an inf or nan in a concrete
+        ``state`` or ``params``.
     """
+    dtype, d = _network(params, "init_hnn", inputs="phase", outputs="scalar")
+    state = _single_state(state, dtype, d=d, init="init_hnn")
     return hamiltonian_field(functools.partial(hnn_hamiltonian, params), state)
 
 
@@ -156,10 +207,14 @@ def baseline_field(params, state):
       float[2 d] the predicted time derivative.
 
     Raises:
-      ValueError: ``state`` not one point of the network's size (a static check).
+      TypeError: ``params`` not a network from :func:`init_baseline`; ``state`` not numeric or of another
+        floating dtype than the parameters.
+      ValueError: ``state`` not one point of the network's size (a static check); an inf or nan in a concrete
+        ``state`` or ``params``.
     """
-    _single_state(state)
-    return mlp(params, state[None, :])[0]
+    dtype, d = _network(params, "init_baseline", inputs="phase", outputs="same")
+    state = _single_state(state, dtype, d=d, init="init_baseline")
+    return _mlp(params, state[None, :], name="state", init="init_baseline")[0]
 
 
 def init_potential(key, dim: int, *, hidden: int = 64, depth: int = 2, dtype=None):
@@ -189,9 +244,14 @@ def potential_energy(params, q):
       float[] the learned potential energy.
 
     Raises:
-      ValueError: ``q`` not a vector of the network's d (a static check).
+      TypeError: ``params`` not a network from :func:`init_potential`; ``q`` not numeric or of another floating
+        dtype than the parameters.
+      ValueError: ``q`` not a vector of the network's d (a static check); an inf or nan in a concrete ``q`` or
+        ``params``.
     """
-    return mlp(params, q[None, :])[0, 0]
+    dtype, d = _network(params, "init_potential", inputs="config", outputs="scalar")
+    q = _vector("q", q, dtype, d, "init_potential")
+    return _mlp(params, q[None, :], name="q", init="init_potential")[0, 0]
 
 
 def potential_field(params, state):
@@ -207,9 +267,13 @@ def potential_field(params, state):
       float[2 d] the time derivative.
 
     Raises:
-      ValueError: ``state`` not one point of the network's size (a static check).
+      TypeError: ``params`` not a network from :func:`init_potential`; ``state`` not numeric or of another
+        floating dtype than the parameters.
+      ValueError: ``state`` not one point of the network's size (a static check); an inf or nan in a concrete
+        ``state`` or ``params``.
     """
-    _single_state(state)
+    dtype, d = _network(params, "init_potential", inputs="config", outputs="scalar")
+    state = _single_state(state, dtype, d=d, init="init_potential")
     q, p = _split(state)
     return jnp.concatenate([p, -jax.grad(potential_energy, argnums=1)(params, q)])
 
@@ -238,17 +302,22 @@ def fit_vector_field(field: Callable, params, states, derivatives, *, lr: float 
     Raises:
       ConvergenceError: the loss became non-finite (lower ``lr``).
       TypeError: ``field`` not callable, arrays not numeric, counts not integers.
-      ValueError: ``states``/``derivatives`` not both [n, 2 d]; ``field`` output not [2 d]; bad ``lr``/``n_steps``.
+      ValueError: ``states``/``derivatives`` not both [n, 2 d] with n >= 1, or with an inf or nan; ``field``
+        failing on one state (``params`` for another d) or output not [2 d]; bad ``lr``/``n_steps``.
     """
     _v.callable_("field", field)
-    states = _v.float_array("states", states)
-    derivatives = _v.float_array("derivatives", derivatives)
+    states = _v.float_array("states", states, finite=True, nonempty=True)
+    derivatives = _v.float_array("derivatives", derivatives, finite=True)
     if states.ndim != 2 or derivatives.shape != states.shape or states.shape[1] % 2:
         raise ValueError(f"states and derivatives must both be [n, 2 d], got {states.shape} and {derivatives.shape}")
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
-    _v.output_shape("field", field, params, states[0], expected=states.shape[1:],
-                    what=" (field(params, state) for one state)")
+    _v.finite_tree("params", params)
+    try:
+        _v.output_shape("field", field, params, states[0], expected=states.shape[1:],
+                        what=" (field(params, state) for one state)")
+    except ValueError as err:
+        raise ValueError(f"{err}; check that params fit states of width {states.shape[1]} (2 d)") from err
     params, history = _fit(field, params, states, derivatives, lr, n_steps)
     require_finite_history("fit_vector_field", history, lr)
     return params, history
@@ -270,11 +339,18 @@ def pairwise_forces(magnitude: Callable, positions):
 
     Raises:
       TypeError: ``magnitude`` not callable, ``positions`` not numeric.
-      ValueError: ``positions`` not 2-D, or ``magnitude`` not elementwise (a static check).
+      ValueError: ``positions`` not 2-D, or ``magnitude`` not elementwise (a static check); for concrete
+        ``positions``, an inf or nan, or two particles at one place (the direction of their force is undefined).
     """
     _v.callable_("magnitude", magnitude)
-    x = _v.float_array("positions", positions, ndim=2)
+    x = _v.float_array("positions", positions, ndim=2, finite=True)
     n = x.shape[0]
+    if not _v.is_traced(x) and n > 1:
+        gaps = np.linalg.norm(np.asarray(x)[:, None, :] - np.asarray(x)[None, :, :], axis=-1) + np.eye(n)
+        if np.any(gaps == 0):
+            i, j = (int(k) for k in np.argwhere(gaps == 0)[0])
+            raise ValueError(f"positions must be distinct, got particles {i} and {j} at the same place "
+                             f"{np.asarray(x)[i].tolist()}: the direction of their pair force is undefined")
     diff = x[:, None, :] - x[None, :, :]
     eye = jnp.eye(n, dtype=x.dtype)
     r = jnp.sqrt(jnp.sum(diff**2, axis=-1) + eye)  # 1 on the diagonal avoids 0/0; masked below
@@ -330,8 +406,8 @@ def _solve_generating(g, q, p, h, tol, max_iter):
 
 def _check_generating(g, q, p, h, tol, max_iter):
     _v.callable_("g", g)
-    q = _v.float_array("q", q, ndim=1)
-    p = _v.float_array("p", p, ndim=1)
+    q = _v.float_array("q", q, ndim=1, finite=True, nonempty=True)
+    p = _v.float_array("p", p, ndim=1, finite=True, nonempty=True)
     if q.shape != p.shape:
         raise ValueError(f"q and p must have one shape [d], got {q.shape} and {p.shape}")
     h = _v.positive_float("h", h)
@@ -360,7 +436,8 @@ def generating_function_solve(g: Callable, q, p, *, h: float, tol: float | None 
 
     Raises:
       TypeError: ``g`` not callable, ``q`` or ``p`` not numeric, ``max_iter`` not an integer.
-      ValueError: ``q``, ``p`` not vectors of one shape, ``h`` or ``tol`` not > 0, ``g`` not scalar.
+      ValueError: ``q``, ``p`` not non-empty vectors of one shape, an inf or nan in them (when concrete), ``h`` or
+        ``tol`` not > 0, ``g`` not scalar.
     """
     q, p, h, tol, max_iter = _check_generating(g, q, p, h, tol, max_iter)
     return _solve_generating(g, q, p, h, tol, max_iter)
@@ -392,7 +469,8 @@ def generating_function_map(g: Callable, q, p, *, h: float, tol: float | None = 
     Raises:
       ConvergenceError: the fixed-point iteration did not meet ``tol`` within ``max_iter`` iterations.
       TypeError: ``g`` not callable, ``q`` or ``p`` not numeric, ``max_iter`` not an integer.
-      ValueError: ``q``, ``p`` not vectors of one shape, ``h`` or ``tol`` not > 0, ``g`` not scalar.
+      ValueError: ``q``, ``p`` not non-empty vectors of one shape, an inf or nan in them (when concrete), ``h`` or
+        ``tol`` not > 0, ``g`` not scalar.
     """
     Q, P, info = generating_function_solve(g, q, p, h=h, tol=tol, max_iter=max_iter)
 

@@ -56,10 +56,23 @@ def _field_output(f, x):
     out = f(x)
     if getattr(out, "shape", None) != x.shape:
         raise ValueError(
-            f"the vector field must return an array of the shape of the state, {x.shape}, "
+            f"f (the vector field) must return an array of the shape of the state x, {x.shape}, "
             f"got {getattr(out, 'shape', type(out).__name__)}"
         )
     return out
+
+
+def _step_args(f, x, dt):
+    """Checks of the traceable one-step functions: static ones always (a callable ``f``, a floating ``x``), value
+    ones (finite ``x`` and ``dt``, lists converted) only for concrete arguments."""
+    _v.callable_("f", f)
+    if _v.is_traced(x):
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise TypeError(f"x must be an array of real floating numbers, got dtype {x.dtype}")
+    else:
+        x = _v.float_array("x", x, finite=True, nonempty=True)
+    dt = _v.traced_or_real("dt", dt)
+    return x, dt
 
 
 def euler_step(f: Callable, x, dt):
@@ -73,8 +86,11 @@ def euler_step(f: Callable, x, dt):
       float[...] the new state, the shape and dtype of ``x``.
 
     Raises:
-      ValueError: ``f(x)`` has a shape other than ``x``'s (a static check, made while tracing too).
+      TypeError: ``f`` not callable, ``x`` not an array of real numbers, ``dt`` not a number.
+      ValueError: ``f(x)`` has a shape other than ``x``'s (a static check, made while tracing too); a concrete
+        ``x`` empty or with an inf or nan entry; a concrete ``dt`` not finite.
     """
+    x, dt = _step_args(f, x, dt)
     return x + dt * _field_output(f, x)
 
 
@@ -90,8 +106,11 @@ def rk4_step(f: Callable, x, dt):
       float[...] the new state, the shape and dtype of ``x``.
 
     Raises:
-      ValueError: ``f(x)`` has a shape other than ``x``'s (a static check, made while tracing too).
+      TypeError: ``f`` not callable, ``x`` not an array of real numbers, ``dt`` not a number.
+      ValueError: ``f(x)`` has a shape other than ``x``'s (a static check, made while tracing too); a concrete
+        ``x`` empty or with an inf or nan entry; a concrete ``dt`` not finite.
     """
+    x, dt = _step_args(f, x, dt)
     k1 = _field_output(f, x)
     k2 = f(x + 0.5 * dt * k1)
     k3 = f(x + 0.5 * dt * k2)
@@ -124,7 +143,7 @@ def _ode_kernel(method, vector_field, dt) -> Kernel:
     dt = _v.positive_float("dt", dt)
 
     def init(x0) -> ODEState:
-        x0 = _v.float_array("x0", x0)
+        x0 = _v.float_array("x0", x0, finite=True, nonempty=True)
         _check_field(vector_field, x0)
         return ODEState(x0)
 
@@ -144,7 +163,8 @@ def euler_kernel(vector_field: Callable, *, dt: float) -> Kernel:
 
     Raises:
       TypeError: ``vector_field`` not callable, ``dt`` not a number; (from ``init``) ``x0`` not numeric.
-      ValueError: ``dt`` not > 0; (from ``init``) ``vector_field`` output shape differs from ``x0``'s.
+      ValueError: ``dt`` not > 0; (from ``init``) ``x0`` empty or with an inf or nan entry, ``vector_field``
+        output shape differs from ``x0``'s.
     """
     return _ode_kernel("euler", vector_field, dt)
 
@@ -162,14 +182,15 @@ def rk4_kernel(vector_field: Callable, *, dt: float) -> Kernel:
 
     Raises:
       TypeError: ``vector_field`` not callable, ``dt`` not a number; (from ``init``) ``x0`` not numeric.
-      ValueError: ``dt`` not > 0; (from ``init``) ``vector_field`` output shape differs from ``x0``'s.
+      ValueError: ``dt`` not > 0; (from ``init``) ``x0`` empty or with an inf or nan entry, ``vector_field``
+        output shape differs from ``x0``'s.
     """
     return _ode_kernel("rk4", vector_field, dt)
 
 
 def _run(method, vector_field, x0, dt, n_steps):
     _v.callable_("vector_field", vector_field)
-    x0 = _v.float_array("x0", x0)
+    x0 = _v.float_array("x0", x0, finite=True, nonempty=True)
     dt = _v.positive_float("dt", dt)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     _check_field(vector_field, x0)
@@ -191,7 +212,8 @@ def euler(vector_field: Callable, x0, *, dt: float, n_steps: int) -> jax.Array:
     Raises:
       TypeError: ``vector_field`` not callable, ``x0`` not numeric, ``dt`` not a number, ``n_steps`` not an
         integer.
-      ValueError: ``dt`` not > 0, ``n_steps`` < 1, ``vector_field`` output shape differing from ``x0``'s.
+      ValueError: ``dt`` not > 0, ``n_steps`` < 1, ``x0`` empty or with an inf or nan entry, ``vector_field``
+        output shape differing from ``x0``'s.
     """
     return _run("euler", vector_field, x0, dt, n_steps)
 
@@ -212,7 +234,8 @@ def rk4(vector_field: Callable, x0, *, dt: float, n_steps: int) -> jax.Array:
     Raises:
       TypeError: ``vector_field`` not callable, ``x0`` not numeric, ``dt`` not a number, ``n_steps`` not an
         integer.
-      ValueError: ``dt`` not > 0, ``n_steps`` < 1, ``vector_field`` output shape differing from ``x0``'s.
+      ValueError: ``dt`` not > 0, ``n_steps`` < 1, ``x0`` empty or with an inf or nan entry, ``vector_field``
+        output shape differing from ``x0``'s.
     """
     return _run("rk4", vector_field, x0, dt, n_steps)
 
@@ -234,20 +257,31 @@ def _leapfrog(grad_potential, q0, p0, dt, n_steps, mass):
     return jnp.concatenate([q0[None], qs], axis=0), jnp.concatenate([p0[None], ps], axis=0)
 
 
-def _check_mass(mass, q0):
-    mass_arr = _v.float_array("mass", mass)
+def _check_mass_values(mass):
+    """A mass: an array of real numbers, every (concrete) entry finite and > 0."""
+    mass_arr = _v.float_array("mass", mass, finite=True)
     if not _v.is_traced(mass_arr) and not bool(jnp.all(mass_arr > 0)):
         raise ValueError(f"mass must be > 0, got {mass!r}")
+    return mass_arr
+
+
+def _check_mass(mass, q0):
+    mass_arr = _check_mass_values(mass)
     try:
-        jnp.broadcast_shapes(mass_arr.shape, q0.shape)
+        shape = jnp.broadcast_shapes(mass_arr.shape, q0.shape)
     except ValueError:
-        raise ValueError(f"mass must be a scalar or broadcast against q0 {q0.shape}, got shape {mass_arr.shape}") from None
+        shape = None
+    if shape != q0.shape:
+        raise ValueError(
+            f"mass must be a scalar or an array broadcasting against q0 {q0.shape} without enlarging it, got shape "
+            f"{mass_arr.shape}"
+        )
     return mass_arr.astype(q0.dtype)
 
 
 def _check_phase_space(grad_potential, q0, p0):
-    q0 = _v.float_array("q0", q0)
-    p0 = _v.float_array("p0", p0)
+    q0 = _v.float_array("q0", q0, finite=True, nonempty=True)
+    p0 = _v.float_array("p0", p0, finite=True, nonempty=True)
     if q0.shape != p0.shape:
         raise ValueError(f"q0 and p0 must have the same shape, got {q0.shape} and {p0.shape}")
     if q0.dtype != p0.dtype:
@@ -269,13 +303,15 @@ def leapfrog_kernel(grad_potential: Callable, *, dt: float, mass=1.0) -> Kernel:
       ``step(state) -> (LeapfrogState, IntegratorInfo)``.
 
     Raises:
-      TypeError: ``grad_potential`` not callable, ``dt`` not a number; (from ``init``) arrays not numeric or
-        of different dtypes.
-      ValueError: ``dt`` not > 0; (from ``init``) ``q0``, ``p0`` of different shapes, a ``grad_potential``
-        output of another shape, a mass <= 0 or not broadcasting against ``q0``.
+      TypeError: ``grad_potential`` not callable, ``dt`` or ``mass`` not numbers; (from ``init``) arrays not
+        numeric or of different dtypes.
+      ValueError: ``dt`` not > 0, a mass <= 0 or not finite; (from ``init``) ``q0``, ``p0`` of different
+        shapes, empty or with an inf or nan entry, a ``grad_potential`` output of another shape; (from ``step``)
+        a mass not broadcasting against ``q`` (or enlarging it).
     """
     _v.callable_("grad_potential", grad_potential)
     dt = _v.positive_float("dt", dt)
+    _check_mass_values(mass)
 
     def init(q0, p0) -> LeapfrogState:
         return LeapfrogState(*_check_phase_space(grad_potential, q0, p0))
@@ -308,8 +344,9 @@ def leapfrog(grad_potential: Callable, q0, p0, *, dt: float, n_steps: int, mass=
     Raises:
       TypeError: ``grad_potential`` not callable, arrays not numeric or of different dtypes, ``dt`` not a
         number, ``n_steps`` not an integer.
-      ValueError: ``q0`` and ``p0`` of different shapes, ``dt`` not > 0, ``n_steps`` < 1, a mass <= 0 or not
-        broadcasting against ``q0``, a ``grad_potential`` output of another shape.
+      ValueError: ``q0`` and ``p0`` of different shapes, empty or with an inf or nan entry, ``dt`` not > 0,
+        ``n_steps`` < 1, a mass <= 0, not finite or not broadcasting against ``q0`` (or enlarging it), a
+        ``grad_potential`` output of another shape.
     """
     _v.callable_("grad_potential", grad_potential)
     q0, p0 = _check_phase_space(grad_potential, q0, p0)

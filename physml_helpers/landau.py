@@ -32,7 +32,7 @@ import numpy as np
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import require_finite_history
 from physml_helpers.integrators import rk4_step
-from physml_helpers.networks import adam_scan, init_mlp, mlp
+from physml_helpers.networks import _as_input, _check_layers, _mlp, adam_scan, init_mlp
 
 __all__ = [
     "landau_rhs", "equilibrium_order_parameter", "simulate", "rollout",
@@ -52,9 +52,45 @@ def landau_rhs(m, T, *, a0: float = 1.0, tc: float = 1.0, b: float = 1.0):
       float[...] :math:`\dot m`, the broadcast shape of ``m`` and ``T``.
 
     Raises:
-      ValueError: ``m`` and ``T`` do not broadcast (raised by JAX with both shapes named).
+      TypeError: ``m`` or ``T`` not an array of real numbers; a concrete coefficient not a number.
+      ValueError: ``m`` and ``T`` do not broadcast (a static check); an inf or nan in a concrete ``m``, ``T`` or
+        coefficient.
     """
+    m, T = _state_and_temperature(m, T)
+    a0, tc, b = (_v.traced_or_real(name, value) for name, value in (("a0", a0), ("tc", tc), ("b", b)))
     return -a0 * (T - tc) * m - b * m**3
+
+
+def _real_input(name: str, x):
+    """A concrete ``x`` checked (and converted from lists or integers) to a finite floating array; a traced one
+    only for its dtype; a Python number is kept as it is (weakly typed), after a finiteness check."""
+    if _v.is_traced(x):
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise TypeError(f"{name} must hold real floating numbers, got dtype {x.dtype}")
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return _v.real(name, x)
+    if isinstance(x, (list, tuple)) or not hasattr(x, "dtype") or not jnp.issubdtype(x.dtype, jnp.floating):
+        return _v.float_array(name, x, finite=True)
+    _v.finite(name, x)
+    return x
+
+
+def _state_and_temperature(m, T, *, same_shape: bool = False):
+    """The order parameter and the temperatures of a right-hand side: real, finite when concrete, and of
+    broadcasting shapes (or of one shape, with ``same_shape``)."""
+    m = _real_input("m", m)
+    T = _real_input("T", T)
+    shape_m, shape_t = jnp.shape(m), jnp.shape(T)
+    if same_shape:
+        if shape_m != shape_t:
+            raise ValueError(f"m and T must have one shape, got {shape_m} and {shape_t}")
+    else:
+        try:
+            jnp.broadcast_shapes(shape_m, shape_t)
+        except ValueError:
+            raise ValueError(f"m and T must have broadcasting shapes, got {shape_m} and {shape_t}") from None
+    return m, T
 
 
 def equilibrium_order_parameter(T, *, a0: float = 1.0, tc: float = 1.0, b: float = 1.0):
@@ -69,9 +105,9 @@ def equilibrium_order_parameter(T, *, a0: float = 1.0, tc: float = 1.0, b: float
 
     Raises:
       TypeError: ``T`` not numeric, a coefficient not a number.
-      ValueError: ``a0`` or ``b`` not > 0.
+      ValueError: ``a0`` or ``b`` not > 0, ``tc`` not finite, an inf or nan in a concrete ``T``.
     """
-    T = _v.float_array("T", T)
+    T = _v.float_array("T", T, finite=True)
     a0, b = _v.positive_float("a0", a0), _v.positive_float("b", b)
     tc = _v.real("tc", tc)
     return jnp.sqrt(jnp.maximum(0.0, a0 * (tc - jnp.asarray(T)) / b))
@@ -103,12 +139,12 @@ def rollout(rhs: Callable, m0, T, *, t_max: float, n_obs: int, dt: float = 0.05)
 
     Raises:
       TypeError: ``rhs`` not callable, arrays not numeric, ``n_obs`` not an integer.
-      ValueError: ``T`` not broadcasting against ``m0``, ``t_max`` or ``dt`` not > 0, ``n_obs`` < 2,
-        ``rhs`` output of another shape.
+      ValueError: ``T`` not broadcasting against ``m0``, ``m0`` empty, an inf or nan in ``m0`` or ``T``,
+        ``t_max`` or ``dt`` not > 0, ``n_obs`` < 2, ``rhs`` output of another shape.
     """
     _v.callable_("rhs", rhs)
-    m0 = _v.float_array("m0", m0)
-    T = _v.float_array("T", T)
+    m0 = _v.float_array("m0", m0, finite=True, nonempty=True)
+    T = _v.float_array("T", T, finite=True)
     try:
         T = jnp.broadcast_to(T, m0.shape).astype(m0.dtype)
     except ValueError:
@@ -214,12 +250,21 @@ def black_box_rhs(params, m, T):
       float[...] :math:`\\dot m`, the shape of ``m``.
 
     Raises:
-      ValueError: ``m`` and ``T`` of different shapes (a static check).
+      TypeError: ``params`` not a network from :func:`init_black_box`; ``m`` or ``T`` not numeric, or floating
+        arrays of another dtype than the parameters.
+      ValueError: ``m`` and ``T`` of different shapes, or ``params`` not taking (m, T) to one number (static
+        checks); an inf or nan in a concrete ``m``, ``T`` or ``params``.
     """
-    if jnp.shape(m) != jnp.shape(T):
-        raise ValueError(f"m and T must have one shape, got {jnp.shape(m)} and {jnp.shape(T)}")
+    dtype = _check_layers(params, "init_black_box")
+    if params[0][0].shape[0] != 2 or params[-1][0].shape[1] != 1:
+        raise ValueError(f"params must map (m, T) to one number, input width 2 and output width 1 (as made by "
+                         f"init_black_box), got widths {params[0][0].shape[0]} and {params[-1][0].shape[1]}")
+    m = _as_input("m", m, dtype, init="init_black_box")
+    T = _as_input("T", T, dtype, init="init_black_box")
+    if m.shape != T.shape:
+        raise ValueError(f"m and T must have one shape, got {m.shape} and {T.shape}")
     x = jnp.stack([m.ravel(), T.ravel()], axis=1)
-    return mlp(params, x).reshape(m.shape)
+    return _mlp(params, x, name="(m, T)", init="init_black_box").reshape(m.shape)
 
 
 def init_landau_model(*, alpha: float = 0.5, tau: float = 0.5, beta: float = 0.5):
@@ -249,9 +294,25 @@ def landau_model_rhs(params, m, T):
       float[...] :math:`\dot m`.
 
     Raises:
-      KeyError: ``params`` lacks one of ``log_alpha``, ``tau``, ``log_beta``.
+      TypeError: ``params`` not the dict of :func:`init_landau_model` (``log_alpha``, ``tau``, ``log_beta``), or
+        ``m`` or ``T`` not numeric.
+      ValueError: ``m`` and ``T`` do not broadcast (a static check); an inf or nan in a concrete ``m``, ``T`` or
+        ``params``.
     """
+    _landau_params(params)
+    m, T = _state_and_temperature(m, T)
     return -jnp.exp(params["log_alpha"]) * (T - params["tau"]) * m - jnp.exp(params["log_beta"]) * m**3
+
+
+def _landau_params(params) -> None:
+    if not isinstance(params, dict) or not all(k in params for k in ("log_alpha", "tau", "log_beta")):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"params must be the dict {{'log_alpha', 'tau', 'log_beta'}} made by init_landau_model, got {got}")
+    for k in ("log_alpha", "tau", "log_beta"):
+        if np.size(params[k]) != 1:
+            raise ValueError(f"params[{k!r}] must be a single number, got shape {np.shape(params[k])}")
+    _v.finite_tree("params", {k: params[k] for k in ("log_alpha", "tau", "log_beta")},
+                   hint="; the fit diverged or the parameters were set by hand")
 
 
 def landau_model_tc(params) -> float:
@@ -264,9 +325,11 @@ def landau_model_tc(params) -> float:
       :math:`\\tau`, a Python float.
 
     Raises:
-      KeyError: ``params`` has no ``"tau"``.
+      TypeError: ``params`` not the dict of :func:`init_landau_model`.
+      ValueError: ``params["tau"]`` not a single finite number.
     """
-    return float(params["tau"])
+    _landau_params(params)
+    return float(np.asarray(params["tau"]).reshape(()))
 
 
 @functools.partial(jax.jit, static_argnames=("rhs", "n_steps", "substeps"))
@@ -301,16 +364,23 @@ def fit_trajectories(rhs: Callable, params, times, T, observed, *, lr: float = 1
       ConvergenceError: the loss became non-finite (lower ``lr`` or ``dt``).
       TypeError: ``rhs`` not callable, arrays not numeric, counts not integers.
       ValueError: fewer than two times, times not increasing and equally spaced (to 1e-6 relative),
-        ``observed`` not [n_obs, n_curves], bad ``lr``, ``n_steps`` or ``dt``, ``rhs`` output of another shape.
+        ``observed`` not [n_obs, n_curves], ``T`` not [n_curves], an inf or nan in ``times``, ``observed`` or
+        ``T``, bad ``lr``, ``n_steps`` or ``dt``, ``rhs`` failing on ``params`` or with an output of another
+        shape.
     """
     _v.callable_("rhs", rhs)
     times = _v.float_array("times", times, ndim=1, finite=True)
     if times.shape[0] < 2:
         raise ValueError(f"times must hold at least two observation times (a start and one more), got {times.shape[0]}")
-    observed = _v.float_array("observed", observed)
-    T = _v.float_array("T", T, ndim=1).astype(observed.dtype)
-    if observed.ndim != 2 or observed.shape != (times.shape[0], T.shape[0]):
-        raise ValueError(f"observed must be [n_obs, n_curves] = [{times.shape[0]}, {T.shape[0]}], got {observed.shape}")
+    observed = _v.float_array("observed", observed, finite=True)
+    if observed.ndim != 2 or observed.shape[0] != times.shape[0] or observed.shape[1] < 1:
+        transposed = observed.ndim == 2 and observed.shape[1] == times.shape[0]
+        raise ValueError(f"observed must be [n_obs, n_curves] with n_obs = {times.shape[0]} rows (one per time), got "
+                         f"{observed.shape}" + ("; it looks transposed: pass observed.T" if transposed else ""))
+    T = _v.float_array("T", T, ndim=1, finite=True).astype(observed.dtype)
+    if T.shape != (observed.shape[1],):
+        raise ValueError(f"T must hold one temperature per curve, n_curves = {observed.shape[1]} (the columns of "
+                         f"observed), got shape {T.shape}")
     steps = np.diff(np.asarray(times, np.float64))
     interval = float(steps[0])
     if interval <= 0 or np.any(steps <= 0):

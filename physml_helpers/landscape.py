@@ -47,6 +47,12 @@ __all__ = [
 GradFn = Callable[[jax.Array], jax.Array]
 
 
+def _theta0(theta0, name: str = "theta0") -> jax.Array:
+    """A starting point: a non-empty floating array whose entries are finite (checked when concrete, so a NaN in one
+    component is refused before it spreads through the whole trajectory)."""
+    return _v.float_array(name, theta0, finite=True, nonempty=True)
+
+
 def _check_grad_fn(grad_fn: GradFn, theta0: jax.Array, name: str = "theta0") -> None:
     """Evaluate ``grad_fn`` abstractly once, so a shape mismatch is reported before tracing."""
     _v.output_shape("grad_fn", grad_fn, theta0, expected=theta0.shape,
@@ -92,13 +98,14 @@ def gradient_descent_kernel(grad_fn: GradFn, *, lr: float) -> Kernel:
 
     Raises:
       TypeError: ``grad_fn`` not callable; ``lr`` not a number; (from ``init``) ``theta0`` not numeric.
-      ValueError: ``lr`` not finite and > 0; (from ``init``) ``grad_fn`` output shape differs from ``theta0``'s.
+      ValueError: ``lr`` not finite and > 0; (from ``init``) ``theta0`` empty or with an inf or nan entry,
+        ``grad_fn`` output shape differs from ``theta0``'s.
     """
     _v.callable_("grad_fn", grad_fn)
     lr = _v.positive_float("lr", lr)
 
     def init(theta0) -> DescentState:
-        theta0 = _v.float_array("theta0", theta0)
+        theta0 = _theta0(theta0)
         _check_grad_fn(grad_fn, theta0)
         return DescentState(theta0)
 
@@ -128,15 +135,16 @@ def gradient_descent(grad_fn: GradFn, theta0, *, lr: float, n_steps: int) -> jax
       that is the physics, not an error.
 
     Raises:
-      ValueError: non-positive or non-finite ``lr``, negative ``n_steps``, or a
-        ``grad_fn`` whose output shape differs from ``theta0``'s.
+      ValueError: non-positive or non-finite ``lr``, negative ``n_steps``, ``theta0`` empty or with an inf or
+        nan entry (checked when ``theta0`` is concrete), or a ``grad_fn`` whose output shape differs from
+        ``theta0``'s.
       TypeError: ``grad_fn`` not callable, ``theta0`` not numeric, ``n_steps`` not an integer.
 
     Used in chapter 1 (stability window) and later chapters as the deterministic baseline.
     """
     lr = _v.positive_float("lr", lr)
     n_steps = _v.count("n_steps", n_steps)
-    theta0 = _v.float_array("theta0", theta0)
+    theta0 = _theta0(theta0)
     _check_grad_fn(grad_fn, theta0)
     if n_steps == 0:
         return theta0[None]
@@ -244,6 +252,15 @@ def _flow_tolerances(theta0, rtol, atol):
     return max(rtol, 100 * eps), max(atol, 100 * eps * scale)
 
 
+def _warn_if_floored(theta0, rtol) -> None:
+    """Say so when ``rtol`` is below what the dtype of ``theta0`` can meet (float32 with the default 1e-10)."""
+    floor = 100 * float(jnp.finfo(theta0.dtype).eps)
+    if rtol < floor:
+        _v.precision_warning("theta0", theta0.dtype, tol_name="rtol", tol=rtol, level=floor,
+                             what="; gradient_flow raises its tolerances to about 100 machine epsilons of the state's "
+                                  "dtype, so the trajectory is only that accurate")
+
+
 def gradient_flow_kernel(grad_fn: GradFn, *, rtol: float = 1e-10, atol: float = 1e-12,
                          max_steps: int = 100_000) -> Kernel:
     r"""Gradient flow :math:`\dot\theta = -\nabla E(\theta)` by adaptive Dormand–Prince 5(4), as an
@@ -252,7 +269,8 @@ def gradient_flow_kernel(grad_fn: GradFn, *, rtol: float = 1e-10, atol: float = 
     Args:
       grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
       rtol, atol: relative and absolute error tolerances per Runge–Kutta step, > 0 (raised to about 100
-        machine epsilons of the state's dtype, below which they cannot be met).
+        machine epsilons of the state's dtype, below which they cannot be met; ``init`` warns when ``rtol`` is
+        raised, as it is for float32 with the default 1e-10).
       max_steps: the most Runge–Kutta attempts one call of ``step`` may make, >= 1.
 
     Returns:
@@ -260,8 +278,11 @@ def gradient_flow_kernel(grad_fn: GradFn, *, rtol: float = 1e-10, atol: float = 
       ``step(state, t_target) -> (FlowState, FlowInfo)``; check ``info.converged``.
 
     Raises:
-      TypeError: ``grad_fn`` not callable, a tolerance not a number, ``max_steps`` not an integer.
-      ValueError: tolerances not > 0, ``max_steps`` < 1; (from ``init``) ``grad_fn`` output shape differs.
+      TypeError: ``grad_fn`` not callable, a tolerance not a number, ``max_steps`` not an integer; (from
+        ``step``) ``t_target`` not a number.
+      ValueError: tolerances not > 0, ``max_steps`` < 1; (from ``init``) ``theta0`` empty or not finite,
+        ``grad_fn`` output shape differs; (from ``step``) a concrete ``t_target`` not finite or before the
+        state's time.
     """
     _v.callable_("grad_fn", grad_fn)
     rtol = _v.positive_float("rtol", rtol)
@@ -269,11 +290,19 @@ def gradient_flow_kernel(grad_fn: GradFn, *, rtol: float = 1e-10, atol: float = 
     max_steps = _v.count("max_steps", max_steps, minimum=1)
 
     def init(theta0) -> FlowState:
-        theta0 = _v.float_array("theta0", theta0)
+        theta0 = _theta0(theta0)
         _check_grad_fn(grad_fn, theta0)
+        _warn_if_floored(theta0, rtol)
         return FlowState(theta0, jnp.zeros((), theta0.dtype), jnp.asarray(1e-3, theta0.dtype))
 
     def step(state: FlowState, t_target) -> tuple[FlowState, FlowInfo]:
+        if not _v.is_traced(t_target):
+            t_target = _v.real("t_target", t_target)
+            if not _v.is_traced(state.time) and t_target < float(state.time):
+                raise ValueError(
+                    f"t_target must not be before the state's time {float(state.time):.6g}, got {t_target:.6g}; "
+                    "gradient flow runs forward in time (start again from init for an earlier time)"
+                )
         r, a = _flow_tolerances(state.position, rtol, atol)
         return _flow_step(state, t_target, grad_fn=grad_fn, rtol=r, atol=a, max_steps=max_steps)
 
@@ -309,10 +338,12 @@ def gradient_flow(
     An adaptive Dormand–Prince 5(4) Runge–Kutta integrator (:func:`gradient_flow_kernel`), so the
     trajectory is the continuous-time flow to within the tolerances, not another discretisation like
     gradient descent. With the default tolerances in float64, the error on a quadratic landscape is
-    below 1e-8 relative to the scale of ``theta0``. In float32 the tolerances are raised to about 100
-    machine epsilons. An explicit method needs steps shorter than about 3/(largest curvature): a very
-    stiff landscape exhausts ``max_steps``, and then this function raises instead of returning a state
-    that is not the flow's.
+    below 1e-8 relative to the scale of ``theta0``. The defaults assume float64: the tolerances are raised
+    to about 100 machine epsilons of ``theta0``'s dtype (1.2e-5 in float32), with a ``UserWarning`` when that
+    raises ``rtol`` (float32 with the default ``rtol``). An explicit method needs steps shorter than about
+    3/(largest curvature): a very stiff landscape exhausts ``max_steps``, and a flow that blows up in finite
+    time cannot be followed past it; then this function raises instead of returning a state that is not the
+    flow's.
 
     Args:
       grad_fn: callable returning :math:`\nabla E(\theta)`, same shape as ``theta``.
@@ -329,28 +360,40 @@ def gradient_flow(
 
     Raises:
       ConvergenceError: an interval needed more than ``max_steps`` attempts, the step size fell to rounding
-        level without meeting the tolerance, or the state became non-finite.
+        level without meeting the tolerance, or the state became non-finite (a flow that blows up).
       ValueError: non-positive ``t_max``, ``rtol`` or ``atol``; ``n_points`` < 2; ``max_steps`` < 1;
-        ``grad_fn`` output shape differing from ``theta0``'s.
+        ``theta0`` empty or with an inf or nan entry; ``grad_fn`` output shape differing from ``theta0``'s.
       TypeError: ``grad_fn`` not callable, ``theta0`` not numeric, counts not integers.
+
+    Warns:
+      UserWarning: ``rtol`` is below 100 machine epsilons of ``theta0``'s dtype (float32 with the default
+        ``rtol``) and is raised to that.
     """
     t_max = _v.positive_float("t_max", t_max)
     n_points = _v.count("n_points", n_points, minimum=2)
     rtol = _v.positive_float("rtol", rtol)
     atol = _v.positive_float("atol", atol)
     max_steps = _v.count("max_steps", max_steps, minimum=1)
-    theta0 = _v.float_array("theta0", theta0)
+    theta0 = _theta0(theta0)
     _check_grad_fn(grad_fn, theta0)
+    _warn_if_floored(theta0, rtol)
     rtol, atol = _flow_tolerances(theta0, rtol, atol)
-    t, theta, info = _flow(grad_fn, theta0, t_max, rtol, atol, n_points, max_steps)
+    t, raw, info = _flow(grad_fn, theta0, t_max, rtol, atol, n_points, max_steps)
     ok = jnp.concatenate([jnp.ones(1, bool), jnp.cumprod(info.converged).astype(bool)])
-    theta = jnp.where(ok.reshape((-1,) + (1,) * theta0.ndim), theta, jnp.nan)
+    theta = jnp.where(ok.reshape((-1,) + (1,) * theta0.ndim), raw, jnp.nan)
 
     def message():
         first = int(np.argmin(np.asarray(info.converged)))
+        start = float(np.max(np.abs(np.asarray(raw[first]))))  # the last trusted state
+        reached = float(np.max(np.abs(np.asarray(raw[first + 1]))))
+        if not np.isfinite(reached) or reached > 1e3 * (1.0 + start):
+            growth = (f" max|theta| grew to {reached:.3g} from {start:.3g}: the flow blows up (in finite time, "
+                      "for a gradient that grows faster than linearly), and there is no state to return past that.")
+        else:
+            growth = ""
         return (
             f"gradient_flow did not reach t = {float(t[first + 1]):.6g}: {int(info.n_steps[first])} Runge-Kutta "
-            f"attempts ({int(info.n_accepted[first])} accepted) with max_steps={max_steps}. The landscape is "
+            f"attempts ({int(info.n_accepted[first])} accepted) with max_steps={max_steps}.{growth} The landscape is "
             "probably stiff (curvature times the time interval very large) or the flow blows up; raise max_steps, "
             "loosen rtol/atol, shorten t_max, or use gradient_descent with a stable learning rate instead"
         )
@@ -396,10 +439,11 @@ def hessian_spectrum(fn: Callable[[jax.Array], jax.Array], theta) -> jax.Array:
       float[theta.size] eigenvalues in ascending order.
 
     Raises:
-      ValueError: ``fn`` fails on ``theta`` or does not return a scalar; ``theta`` empty.
+      ValueError: ``fn`` fails on ``theta`` or does not return a scalar; ``theta`` empty or with an inf or nan
+        entry (checked when concrete).
       TypeError: ``fn`` not callable, ``theta`` not numeric.
     """
-    theta = _v.float_array("theta", theta)
+    theta = _v.float_array("theta", theta, finite=True)
     if theta.size == 0:
         raise ValueError("theta must have at least one entry, got an empty array")
     _scalar_fn_check("fn", fn, theta)
@@ -419,6 +463,10 @@ def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
     positive), a ``"maximum"`` (all negative) or a ``"saddle"`` (both signs; a strict saddle, since it
     has a direction of negative curvature).
 
+    The default ``tol`` assumes float64. Eigenvalues of a float32 Hessian are only known to about
+    ``10 * eps32 * max|lambda|`` (1e-6 for eigenvalues of order 1), so with a smaller ``tol`` a zero eigenvalue
+    comes out as a small number of either sign: a ``UserWarning`` says so.
+
     Args:
       hessian: float[n, n] symmetric matrix, or float[n] its eigenvalues.
       tol: threshold >= 0 below which an eigenvalue counts as zero.
@@ -430,9 +478,13 @@ def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
     Raises:
       ValueError: not a square matrix or vector, empty, not finite, not symmetric; negative ``tol``.
       TypeError: not numeric.
+
+    Warns:
+      UserWarning: ``tol`` is below the rounding level of the Hessian's dtype (float32 with the default ``tol``).
     """
     tol = _v.positive_float("tol", tol, allow_zero=True)
     h = _v.float_array("hessian", hessian)
+    dtype = h.dtype
     if h.ndim == 2:
         h = np.asarray(_v.square_matrix("hessian", h, symmetric=True,
                                         hint="; a Hessian of a smooth function always is"), np.float64)
@@ -443,6 +495,10 @@ def classify_critical_point(hessian, *, tol: float = 1e-8) -> tuple[str, int]:
         raise ValueError(
             f"hessian must be a square matrix [n, n] or a vector of its n eigenvalues, got shape {h.shape}"
         )
+    level = _v.rounding_level(dtype, float(np.max(np.abs(eigs))))
+    if tol < level:
+        _v.precision_warning("hessian", dtype, tol_name="tol", tol=tol, level=level,
+                             what=": an eigenvalue that is zero may come out on either side of tol")
     index = int(np.sum(eigs < -tol))
     if np.any(np.abs(eigs) <= tol):
         return "degenerate", index
@@ -473,12 +529,13 @@ def newton_kernel(fn: Callable[[jax.Array], jax.Array]) -> Kernel:
 
     Raises:
       TypeError: ``fn`` not callable; (from ``init``) ``theta0`` not numeric.
-      ValueError: (from ``init``) ``theta0`` not a flat vector, ``fn`` not scalar on it.
+      ValueError: (from ``init``) ``theta0`` not a non-empty flat vector or with an inf or nan entry, ``fn``
+        not scalar on it.
     """
     _v.callable_("fn", fn)
 
     def init(theta0) -> DescentState:
-        theta0 = _v.float_array("theta0", theta0)
+        theta0 = _theta0(theta0)
         if theta0.ndim != 1:
             raise ValueError(f"theta0 must be a flat vector [n], got shape {theta0.shape}")
         _scalar_fn_check("fn", fn, theta0)
@@ -507,7 +564,8 @@ def newton_critical_point(fn: Callable[[jax.Array], jax.Array], theta0, *, n_ste
       A start that does not converge returns a large or non-finite ``grad_norm``: filter on it.
 
     Raises:
-      ValueError: ``theta0`` not a flat vector, ``fn`` not scalar on it, ``n_steps`` < 1.
+      ValueError: ``theta0`` not a non-empty flat vector or (when concrete) with an inf or nan entry, ``fn``
+        not scalar on it, ``n_steps`` < 1.
       TypeError: ``fn`` not callable, ``theta0`` not numeric, ``n_steps`` not an integer.
     """
     n_steps = _v.count("n_steps", n_steps, minimum=1)
@@ -540,12 +598,12 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
       The width, a Python float (``inf`` if the function stays below ``level`` on one side).
 
     Raises:
-      ValueError: shapes differ, zero direction, ``fn(theta) >= level``, ``fn`` not scalar,
-        non-positive ``max_distance``.
+      ValueError: shapes differ, ``theta`` empty, an inf or nan in ``theta`` or ``direction``, zero direction,
+        ``fn(theta) >= level`` (or not finite), ``fn`` not scalar, non-positive ``max_distance``.
       TypeError: ``fn`` not callable, arrays not numeric, ``level`` not a number.
     """
-    theta = _v.float_array("theta", theta)
-    direction = _v.float_array("direction", direction)
+    theta = _v.float_array("theta", theta, finite=True, nonempty=True)
+    direction = _v.float_array("direction", direction, finite=True)
     if direction.shape != theta.shape:
         raise ValueError(f"direction must have theta's shape {theta.shape}, got {direction.shape}")
     norm = float(jnp.linalg.norm(direction))
@@ -557,6 +615,8 @@ def flatness(fn: Callable[[jax.Array], jax.Array], theta, direction, *, level: f
     u = direction / norm
     line = lambda s: _along_line(fn, theta, u, jnp.asarray(s, theta.dtype))  # noqa: E731
     f0 = float(line(0.0))
+    if not np.isfinite(f0):
+        raise ValueError(f"fn must be finite at theta, got fn(theta) = {f0}")
     if not f0 < level:
         raise ValueError(f"level must exceed fn(theta) = {f0:.6g}, got {level:.6g}")
 
@@ -598,7 +658,8 @@ def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Ar
       k_max: largest frequency per coordinate >= 1.
 
     Returns:
-      ``fn(theta: float[n]) -> scalar``, jit- and vmap-compatible.
+      ``fn(theta: float[n]) -> scalar``, jit- and vmap-compatible; it raises ``ValueError`` for a ``theta`` that
+      is not a vector of n entries (a static check), or a concrete one with an inf or nan entry.
 
     Raises:
       TypeError: ``key`` not a typed JAX key, ``n`` or ``k_max`` not integers.
@@ -618,7 +679,16 @@ def random_fourier_landscape(key, n: int, *, k_max: int = 1) -> Callable[[jax.Ar
     phase = jax.random.uniform(key_p, (len(modes),), dtype, maxval=2 * jnp.pi)
 
     def fn(theta):
-        return jnp.sum(amp * jnp.cos(m @ theta + phase))
+        if _v.is_traced(theta):
+            if getattr(theta, "shape", None) != (n,):
+                raise ValueError(f"theta must be one point of shape ({n},) on the {n}-torus, got shape "
+                                 f"{getattr(theta, 'shape', None)}; vmap over a batch")
+        else:
+            theta = _v.float_array("theta", theta, finite=True)
+            if theta.shape != (n,):
+                raise ValueError(f"theta must be one point of shape ({n},) on the {n}-torus, got shape {theta.shape}; "
+                                 "vmap over a batch")
+        return jnp.sum(amp * jnp.cos(m @ theta.astype(dtype) + phase))
 
     return fn
 
@@ -635,15 +705,29 @@ def unique_points(points, *, tol: float = 1e-6, period: float | None = None) -> 
     Returns:
       float[N_unique, n] the distinct points, in order of first appearance.
 
+    The default ``tol`` assumes float64 points: float32 coordinates of order 1 to 2π are only resolved to about
+    1e-6, so copies of one point found from different starts differ by more than that. A ``UserWarning`` says
+    when ``tol`` is below 10 units in the last place of the points' dtype.
+
     Raises:
       ValueError: ``points`` not 2-D or not finite; ``tol`` or ``period`` not > 0.
       TypeError: ``points`` not numeric.
+
+    Warns:
+      UserWarning: ``tol`` below the resolution of the points' dtype (float32 points with the default ``tol``).
     """
+    dtype = getattr(points, "dtype", None)
     pts = _v.numpy_array("points", points, ndim=2, nonempty=False)
     tol = _v.positive_float("tol", tol)
     if period is not None:
         period = _v.positive_float("period", period)
         pts = np.mod(pts, period)
+    if dtype is not None and pts.size:
+        scale = period if period is not None else float(np.max(np.abs(pts)))
+        level = _v.rounding_level(dtype, scale)
+        if tol < level:
+            _v.precision_warning("points", dtype, tol_name="tol", tol=tol, level=level,
+                                 what=": copies of one point may be kept as distinct points")
     kept: list[np.ndarray] = []
     for p in pts:
         for q in kept:

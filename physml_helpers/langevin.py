@@ -21,6 +21,7 @@ minibatch is B examples drawn independently and uniformly (with replacement), af
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -30,7 +31,7 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import Kernel, scan_kernel
-from physml_helpers.landscape import _check_grad_fn
+from physml_helpers.landscape import _check_grad_fn, _theta0
 
 __all__ = [
     "LangevinState", "LangevinInfo", "overdamped_langevin_kernel", "overdamped_langevin",
@@ -97,15 +98,15 @@ def overdamped_langevin_kernel(grad_fn: Callable, *, dt: float, temperature: flo
     Raises:
       TypeError: ``grad_fn`` not callable, ``dt`` or ``temperature`` not numbers; (from ``init``) ``x0``
         not numeric.
-      ValueError: ``dt`` not > 0, ``temperature`` < 0; (from ``init``) ``grad_fn`` output shape differs
-        from ``x0``'s.
+      ValueError: ``dt`` not > 0, ``temperature`` < 0; (from ``init``) ``x0`` empty or with an inf or nan
+        entry, ``grad_fn`` output shape differs from ``x0``'s; (from ``step``) a batch of keys.
     """
     _v.callable_("grad_fn", grad_fn)
     dt = _v.positive_float("dt", dt)
     temperature = _v.positive_float("temperature", temperature, allow_zero=True)
 
     def init(x0) -> LangevinState:
-        x0 = _v.float_array("x0", x0)
+        x0 = _theta0(x0, "x0")
         _check_grad_fn(grad_fn, x0, "x0")
         return LangevinState(x0)
 
@@ -146,7 +147,8 @@ def overdamped_langevin(
 
     Raises:
       ValueError: non-positive ``dt``, negative ``temperature``, negative counts, ``n_steps`` not a
-        multiple of ``record_every``, ``grad_fn`` output shape differing from ``x0``'s.
+        multiple of ``record_every``, ``x0`` empty or (when concrete) with an inf or nan entry, ``grad_fn``
+        output shape differing from ``x0``'s, a batch of keys.
       TypeError: ``key`` not a typed JAX key, ``grad_fn`` not callable, counts not integers.
     """
     _v.key(key)
@@ -154,7 +156,7 @@ def overdamped_langevin(
     temperature = _v.positive_float("temperature", temperature, allow_zero=True)
     n_steps = _v.count("n_steps", n_steps)
     record_every = _check_record(n_steps, record_every) if n_steps else 1
-    x0 = _v.float_array("x0", x0)
+    x0 = _theta0(x0, "x0")
     _check_grad_fn(grad_fn, x0, "x0")
     if n_steps == 0:
         return x0[None]
@@ -166,21 +168,33 @@ def overdamped_langevin(
 # ---------------------------------------------------------------------------------------------------
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Number) or (hasattr(x, "shape") and hasattr(x, "dtype") and np.shape(x) == ())
+
+
 def _as_data(data) -> tuple[tuple[jax.Array, ...], int, bool]:
+    """``data`` as a tuple of arrays sharing a leading axis of examples. A list of numbers is one array of examples;
+    a tuple (or list) of arrays is several. Non-finite values in concrete data are refused."""
+    if isinstance(data, list) and data and all(_is_number(x) for x in data):
+        data = np.asarray(data)  # a list of numbers is one array of examples, not a tuple of scalars
     single = not isinstance(data, (tuple, list))
     arrays = (data,) if single else tuple(data)
     if not arrays:
         raise ValueError("data must be an array or a non-empty tuple of arrays, got an empty tuple")
     out = []
     for i, a in enumerate(arrays):
-        if isinstance(a, (str, bytes)):
-            raise TypeError(f"data[{i}] must be array-like, got {type(a).__name__}")
+        name = "data" if single else f"data[{i}]"
+        if a is None or isinstance(a, (str, bytes)):
+            raise TypeError(f"{name} must be array-like, got {type(a).__name__}")
         try:
             a = jnp.asarray(a)
-        except TypeError as err:
-            raise TypeError(f"data[{i}] must be array-like, got {type(a).__name__}") from err
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be array-like, got {type(a).__name__}") from err
+        if not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == bool) or jnp.issubdtype(a.dtype, jnp.complexfloating):
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
         if a.ndim == 0:
-            raise ValueError(f"data[{i}] must have a leading axis of examples, got a scalar")
+            raise ValueError(f"{name} must have a leading axis of examples, got a scalar")
+        _v.finite(name, a, hint="; remove or impute the bad examples")
         out.append(a)
     m = out[0].shape[0]
     for i, a in enumerate(out):
@@ -200,9 +214,10 @@ def _check_loss(loss_fn, params, data, single, batch_size):
 
 
 def _check_params(params):
-    params = _v.float_array("params", params)
-    if params.ndim != 1:
-        raise ValueError(f"params must be a flat vector [n], got shape {params.shape}; flatten with ravel_pytree")
+    params = _v.float_array("params", params, finite=True)
+    if params.ndim != 1 or params.size == 0:
+        raise ValueError(f"params must be a non-empty flat vector [n], got shape {params.shape}; flatten with "
+                         "ravel_pytree")
     return params
 
 
@@ -237,9 +252,11 @@ def sgd_kernel(loss_fn: Callable, data: Any, *, lr: float, batch_size: int) -> K
       ``step(key, state) -> (LangevinState, SGDInfo)``; each step draws B examples uniformly, with replacement.
 
     Raises:
-      TypeError: ``loss_fn`` not callable, ``data`` not array-like, ``batch_size`` not an integer.
-      ValueError: bad ``lr`` or ``batch_size``, mismatched data arrays; (from ``init``) ``params`` not a
-        flat vector or ``loss_fn`` not scalar on a batch.
+      TypeError: ``loss_fn`` not callable, ``data`` not array-like or complex, ``batch_size`` not an integer;
+        (from ``step``) ``key`` not a typed JAX key.
+      ValueError: bad ``lr`` or ``batch_size``, mismatched data arrays, an inf or nan in ``data``; (from
+        ``init``) ``params`` not a non-empty flat vector, with an inf or nan entry, or ``loss_fn`` not scalar on
+        a batch.
     """
     _v.callable_("loss_fn", loss_fn)
     lr = _v.positive_float("lr", lr)
@@ -297,9 +314,11 @@ def sgd(
       float[n_steps // record_every + 1, n]: the iterates, starting with ``params``.
 
     Raises:
-      ValueError: bad learning rate or counts, ``params`` not a flat vector,
-        mismatched data arrays, a ``loss_fn`` that fails on a batch or is not scalar.
-      TypeError: ``key`` not a typed JAX key, ``loss_fn`` not callable, counts not integers.
+      ValueError: bad learning rate or counts, ``params`` not a non-empty flat vector, an inf or nan in
+        ``params`` or ``data`` (checked when concrete), mismatched data arrays, a ``loss_fn`` that fails on a
+        batch or is not scalar, a batch of keys.
+      TypeError: ``key`` not a typed JAX key, ``loss_fn`` not callable, ``data`` not array-like or complex,
+        counts not integers.
     """
     _v.key(key)
     _v.callable_("loss_fn", loss_fn)
@@ -338,7 +357,7 @@ def minibatch_noise_covariance(loss_fn: Callable, params, data: Any, *, batch_si
       float[n, n] symmetric positive semi-definite matrix.
 
     Raises:
-      ValueError: as for :func:`sgd`, and M < 2.
+      ValueError: as for :func:`sgd` (an inf or nan in ``params`` or ``data`` included), and M < 2.
       TypeError: ``loss_fn`` not callable, ``data`` not array-like, ``batch_size`` not an integer.
     """
     _v.callable_("loss_fn", loss_fn)
@@ -384,9 +403,10 @@ def lyapunov_covariance(hessian, noise_covariance, *, lr: float) -> jax.Array:
       float[n, n] the stationary covariance :math:`\Sigma` of the weights.
 
     Raises:
-      ValueError: shapes that are not matching square matrices, asymmetric input, or a Hessian with
-        an eigenvalue outside :math:`(0, 2/\alpha)` (no stationary state exists).
-      TypeError: inputs not numeric, ``lr`` not a number.
+      ValueError: shapes that are not matching square matrices, asymmetric or non-finite input, a Hessian with
+        an eigenvalue outside :math:`(0, 2/\alpha)` (no stationary state exists), or a ``noise_covariance``
+        with a negative eigenvalue (beyond rounding: a covariance is positive semi-definite).
+      TypeError: inputs not numeric or of two dtypes, ``lr`` not a number.
     """
     lr = _v.positive_float("lr", lr)
     h = _v.square_matrix("hessian", hessian, symmetric=True)
@@ -399,8 +419,15 @@ def lyapunov_covariance(hessian, noise_covariance, *, lr: float) -> jax.Array:
     lo, hi = float(eigs[0]), float(eigs[-1])
     if not (lo > 0 and hi < 2 / lr):
         raise ValueError(
-            f"every Hessian eigenvalue must lie in (0, 2/lr) = (0, {2 / lr:.6g}) for a stationary state, "
+            f"every eigenvalue of hessian must lie in (0, 2/lr) = (0, {2 / lr:.6g}) for a stationary state, "
             f"got eigenvalues from {lo:.6g} to {hi:.6g}"
+            + ("; this is not a minimum" if lo <= 0 else "; lower lr (gradient descent is unstable there)")
+        )
+    c_eigs = np.linalg.eigvalsh(np.asarray(0.5 * (c + c.T), np.float64))
+    c_scale = max(float(np.max(np.abs(c_eigs))), np.finfo(np.float64).tiny)
+    if c_eigs[0] < -_v.symmetry_tolerance(c.dtype) * c_scale:
+        raise ValueError(
+            f"noise_covariance must be positive semi-definite (a covariance), got an eigenvalue {c_eigs[0]:.6g}"
         )
     a = 1 - lr * eigs
     c_tilde = u.T @ (0.5 * (c + c.T)) @ u

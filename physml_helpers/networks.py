@@ -11,6 +11,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import Kernel, scan_kernel
@@ -46,14 +47,88 @@ def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array
     return params
 
 
-def _check_inputs(params, x):
-    """Static checks (valid under jit and vmap): x is [..., n_in] for the first layer's width."""
+def _check_layers(params, init: str = "init_mlp", pname: str = "params"):
+    """Static checks (valid under jit and vmap) that ``params`` is a list of ``(W, b)`` pairs whose widths chain:
+    ``W_l`` [n_{l-1}, n_l], ``b_l`` [n_l], all of one floating dtype. Returns that dtype."""
     if not isinstance(params, (list, tuple)) or not params:
-        raise TypeError(f"params must be the list of (W, b) pairs from init_mlp, got {type(params).__name__}")
-    n_in = params[0][0].shape[0]
-    shape = getattr(x, "shape", None)
-    if shape is None or len(shape) < 1 or shape[-1] != n_in:
-        raise ValueError(f"x must have shape [..., n_in={n_in}] (the last axis holds the inputs), got {shape}")
+        raise TypeError(f"{pname} must be the non-empty list of (W, b) pairs from {init}, got {type(params).__name__}")
+    dtype = None
+    width = None
+    for i, layer in enumerate(params):
+        if not isinstance(layer, (list, tuple)) or len(layer) != 2 or \
+                not all(hasattr(a, "shape") and hasattr(a, "dtype") for a in layer):
+            raise TypeError(f"{pname}[{i}] must be a pair (W, b) of arrays (from {init}), got {_layer_text(layer)}")
+        w, b = layer
+        if len(w.shape) != 2 or len(b.shape) != 1 or b.shape[0] != w.shape[1]:
+            raise ValueError(
+                f"{pname}[{i}] must be a pair (W [n_in, n_out], b [n_out]), got W of shape {tuple(w.shape)} and b of "
+                f"shape {tuple(b.shape)}"
+            )
+        if width is not None and w.shape[0] != width:
+            raise ValueError(
+                f"{pname}[{i}] has W of shape {tuple(w.shape)}, but the previous layer outputs {width} values: the "
+                f"layer widths of {pname} do not chain; build them with {init}"
+            )
+        width = w.shape[1]
+        for a in layer:
+            if not jnp.issubdtype(a.dtype, jnp.floating):
+                raise TypeError(f"{pname}[{i}] must hold floating arrays, got dtype {a.dtype}")
+            if dtype is not None and a.dtype != dtype:
+                raise TypeError(f"{pname} must have one dtype, got {dtype} and {a.dtype} ({pname}[{i}])")
+            dtype = a.dtype
+    return dtype
+
+
+def _layer_text(layer) -> str:
+    if isinstance(layer, (list, tuple)):
+        return f"a {type(layer).__name__} of {len(layer)} item(s)"
+    return type(layer).__name__
+
+
+def _as_input(name: str, x, dtype, *, init: str = "init_mlp"):
+    """``x`` as an array in the parameters' floating ``dtype``: lists, integers and booleans are converted; a
+    floating array of another precision is refused (it would change the network's dtype, or fail under strict
+    promotion); concrete inputs must be finite. Only static checks when traced."""
+    if not _v.is_traced(x):
+        floating = hasattr(x, "dtype") and hasattr(x, "shape") and np.issubdtype(np.dtype(x.dtype), np.floating)
+        x = _v.float_array(name, x)  # a NumPy array as JAX would see it (float64 becomes float32 without x64)
+        if not floating:  # lists, numbers, integers, booleans: the parameters' dtype
+            x = x.astype(dtype)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but the parameters are {dtype}; convert one of them, e.g. "
+            f"{name}.astype(jnp.{dtype}) or {init}(..., dtype=jnp.{x.dtype})"
+        )
+    _v.finite(name, x)
+    return x
+
+
+def _network_input(name: str, x, dtype, n_in: int, *, init: str = "init_mlp"):
+    """``x`` as an array [..., n_in] in the parameters' ``dtype`` (see :func:`_as_input`)."""
+    x = _as_input(name, x, dtype, init=init)
+    shape = x.shape
+    if len(shape) < 1 or shape[-1] != n_in:
+        raise ValueError(f"{name} must have shape [..., n_in={n_in}] (the last axis holds the inputs), got {shape}")
+    return x
+
+
+def _check_inputs(params, x, name: str = "x", init: str = "init_mlp", pname: str = "params"):
+    """The network's parameters and its input: static checks always, finiteness of concrete values."""
+    dtype = _check_layers(params, init, pname)
+    x = _network_input(name, x, dtype, params[0][0].shape[0], init=init)
+    _v.finite_tree(pname, params, hint=f"; re-initialize them ({init}) or lower the learning rate of the fit")
+    return x
+
+
+def _mlp(params, x, *, name: str = "x", init: str = "init_mlp", pname: str = "params"):
+    """:func:`mlp` with the names used in messages (the input's, the parameters', the initializer's)."""
+    x = _check_inputs(params, x, name, init, pname)
+    for w, b in params[:-1]:
+        x = jnp.tanh(x @ w + b)
+    w, b = params[-1]
+    return x @ w + b
 
 
 def mlp(params, x: jax.Array) -> jax.Array:
@@ -61,20 +136,19 @@ def mlp(params, x: jax.Array) -> jax.Array:
 
     Args:
       params: list of ``(W, b)`` pairs from :func:`init_mlp`.
-      x: float[..., n_in] inputs (any leading batch shape, or none).
+      x: float[..., n_in] inputs (any leading batch shape, or none), in the parameters' dtype (lists and
+        integer arrays are converted to it).
 
     Returns:
-      float[..., n_out] outputs.
+      float[..., n_out] outputs, in the parameters' dtype.
 
     Raises:
-      TypeError: ``params`` not a list of pairs.
-      ValueError: ``x`` whose last axis is not n_in (a static check, made under ``jit`` too).
+      TypeError: ``params`` not a list of ``(W, b)`` pairs of one floating dtype; ``x`` not numeric, or a
+        floating array of another dtype than the parameters.
+      ValueError: ``x`` whose last axis is not n_in, or ``params`` whose layer widths do not chain (static
+        checks, made under ``jit`` too); an inf or nan in a concrete ``x`` or ``params``.
     """
-    _check_inputs(params, x)
-    for w, b in params[:-1]:
-        x = jnp.tanh(x @ w + b)
-    w, b = params[-1]
-    return x @ w + b
+    return _mlp(params, x)
 
 
 def mse_loss(params, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -82,21 +156,27 @@ def mse_loss(params, x: jax.Array, y: jax.Array) -> jax.Array:
 
     Args:
       params: network parameters.
-      x: float[n, n_in] inputs; y: float[n, n_out] targets.
+      x: float[n, n_in] inputs; y: float[n, n_out] targets (lists and integers are converted to the parameters'
+        dtype).
 
     Returns:
       float[] the loss.
 
     Raises:
-      ValueError: ``y`` not of the network output's shape [n, n_out] (for example ``[n]`` instead of
-        ``[n, 1]``, which would broadcast to an [n, n] residual and a wrong loss).
+      TypeError: as for :func:`mlp`, and ``y`` not numeric or a floating array of another dtype than the
+        parameters.
+      ValueError: as for :func:`mlp`; ``y`` not of the network output's shape [n, n_out] (for example ``[n]``
+        instead of ``[n, 1]``, which would broadcast to an [n, n] residual and a wrong loss); an inf or nan in a
+        concrete ``y``.
     """
     out = mlp(params, x)
+    y = _as_input("y", y, out.dtype)
     if getattr(y, "shape", None) != out.shape:
         raise ValueError(
             f"y must have the shape of the network's output {out.shape}, got {getattr(y, 'shape', None)}; "
             "for one output use y[:, None]"
         )
+
     residual = out - y
     return 0.5 * jnp.mean(jnp.sum(residual**2, axis=-1))
 
@@ -127,6 +207,29 @@ def _optax_update(optimizer, grads, opt_state, params):
         return optimizer.update(grads, opt_state, params)
 
 
+def _check_loss_fn(loss_fn, params, has_aux: bool) -> None:
+    """Static check (valid under jit) that ``loss_fn(params)`` is a scalar, or a pair (scalar, aux) with ``has_aux``;
+    and that concrete parameters are finite."""
+    _v.finite_tree("params", params)
+    out = _v.output_shape("loss_fn", loss_fn, params)
+    if has_aux:
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ValueError(f"loss_fn must return a pair (loss, aux) with has_aux=True, got {_describe_out(out)}; "
+                             "pass has_aux=False for a loss alone")
+        out = out[0]
+    if getattr(out, "shape", None) != ():
+        raise ValueError(f"loss_fn must return a scalar loss{' as the first of (loss, aux)' if has_aux else ''}, got "
+                         f"{_describe_out(out)}" + ("" if has_aux else "; with auxiliary outputs pass has_aux=True"))
+
+
+def _describe_out(out) -> str:
+    if hasattr(out, "shape"):
+        return f"an array of shape {tuple(out.shape)}"
+    if isinstance(out, (tuple, list)):
+        return f"a {type(out).__name__} of {len(out)}"
+    return type(out).__name__
+
+
 def _check_lr(lr):
     """A concrete learning rate must be finite and > 0 (a traced one is the caller's responsibility)."""
     if _v.is_traced(lr):
@@ -152,9 +255,10 @@ def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False, s
 
     Raises:
       TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer, ``has_aux`` not a bool, ``lr`` not a
-        number.
+        number; (from ``init``) ``params`` holding something other than arrays.
       ValueError: ``n_steps`` < 1, a concrete ``lr`` not finite and > 0 (a negative one would ascend), an
-        unknown ``schedule``.
+        unknown ``schedule``; (from ``init``) ``loss_fn`` failing on ``params`` or not returning a scalar
+        (a pair (scalar, aux) with ``has_aux``), an inf or nan in concrete ``params``.
     """
     import optax
 
@@ -166,6 +270,7 @@ def adam_kernel(loss_fn: Callable, *, lr, n_steps: int, has_aux: bool = False, s
     optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps) if schedule == "cosine" else lr)
 
     def init(params) -> AdamState:
+        _check_loss_fn(loss_fn, params, has_aux)
         return AdamState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
 
     def step(state: AdamState):
@@ -198,8 +303,11 @@ def adam_scan(loss_fn, params, *, lr, n_steps: int, has_aux: bool = False, sched
       stacked over steps, when ``has_aux``), evaluated before that step's update.
 
     Raises:
-      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer.
-      ValueError: ``n_steps`` < 1, a concrete ``lr`` not > 0, an unknown ``schedule``.
+      TypeError: ``loss_fn`` not callable, ``n_steps`` not an integer, ``has_aux`` not a bool, ``params``
+        holding something other than arrays.
+      ValueError: ``n_steps`` < 1, a concrete ``lr`` not > 0, an unknown ``schedule``, ``loss_fn`` failing on
+        ``params`` or not returning a scalar (a pair (scalar, aux) with ``has_aux``), an inf or nan in concrete
+        ``params``.
     """
     kernel = adam_kernel(loss_fn, lr=lr, n_steps=n_steps, has_aux=has_aux, schedule=schedule)
     state, _, infos = scan_kernel(kernel.step, kernel.init(params), n_steps, record=lambda s: None)

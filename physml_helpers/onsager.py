@@ -38,8 +38,20 @@ def _samples(X, J) -> tuple[np.ndarray, np.ndarray]:
     J = _v.numpy_array("J", J, ndim=2)
     if X.shape != J.shape:
         raise ValueError(f"X and J must both have shape [n_samples, n], got {X.shape} and {J.shape}")
-    if X.shape[0] < X.shape[1]:
-        raise ValueError(f"need at least n = {X.shape[1]} samples to determine L, got {X.shape[0]}")
+    m, n = X.shape
+    if m < n:
+        if n > 2 * m:
+            raise ValueError(
+                f"X and J must have samples as rows, [n_samples, n], but their shape {X.shape} has far more columns "
+                f"than rows: they look transposed; pass X.T and J.T (need at least n samples to determine L)"
+            )
+        raise ValueError(f"X must have at least n = {n} samples (rows) to determine L, got {m}")
+    rank = int(np.linalg.matrix_rank(X))
+    if rank < n:
+        raise ValueError(
+            f"X must have rank n = {n} (forces spanning every direction) to determine L, got rank {rank}: some "
+            "combination of forces never varies in these samples, and L is not determined along it"
+        )
     return X, J
 
 
@@ -78,7 +90,8 @@ def fit_response(X, J) -> np.ndarray:
 
     Raises:
       TypeError: ``X`` or ``J`` not an array of real numbers.
-      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``.
+      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``
+        (the message says when the data look transposed); ``X`` of rank below ``n`` (``L`` not determined).
     """
     X, J = _samples(X, J)
     return np.linalg.lstsq(X, J, rcond=None)[0].T
@@ -101,7 +114,8 @@ def fit_symmetric_response(X, J) -> np.ndarray:
 
     Raises:
       TypeError: ``X`` or ``J`` not an array of real numbers.
-      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``.
+      ValueError: ``X`` or ``J`` not 2-D, empty or non-finite; shapes that differ; fewer samples than ``n``
+        (the message says when the data look transposed); ``X`` of rank below ``n`` (``L`` not determined).
     """
     X, J = _samples(X, J)
     m, n = X.shape

@@ -57,11 +57,27 @@ def goe_matrices(key, n: int, n_samples: int, *, dtype=None) -> jax.Array:
     return (a + jnp.swapaxes(a, -1, -2)) / jnp.sqrt(jnp.asarray(2.0, a.dtype))
 
 
+def _goe_entries_to_matrices(z, n: int):
+    """Symmetric [n, n, batch] matrices from [n(n+1)/2, batch] standard normals, in the order of
+    ``numpy.triu_indices(n)``: the off-diagonal entries as they are (variance 1), the diagonal ones times
+    sqrt(2) (variance 2): the GOE of :func:`goe_matrices`."""
+    rows, cols = np.triu_indices(n)
+    scale = np.where(rows == cols, np.sqrt(2.0), 1.0)[:, None]
+    z = z * jnp.asarray(scale, z.dtype)
+    h = jnp.zeros((n, n, z.shape[1]), z.dtype)
+    return h.at[rows, cols].set(z).at[cols, rows].set(z)
+
+
 @partial(jax.jit, static_argnames=("n", "chunk", "n_chunks"))
-def _count_chunks(key, n: int, chunk: int, n_chunks: int, dtype_probe):
-    def one(_, k):
-        a = jax.random.normal(k, (n, n, chunk), dtype_probe.dtype)
-        h = (a + jnp.swapaxes(a, 0, 1)) / jnp.sqrt(jnp.asarray(2.0, a.dtype))
+def _count_chunks(key, n: int, chunk: int, n_chunks: int, n_samples, dtype_probe):
+    n_entries = n * (n + 1) // 2
+
+    def one(_, start):
+        # matrix i comes from its own key, fold_in(key, i): the same matrices whatever the chunk size
+        index = start + jnp.arange(chunk, dtype=jnp.uint32)
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+        z = jax.vmap(lambda k: jax.random.normal(k, (n_entries,), dtype_probe.dtype), out_axes=1)(keys)
+        h = _goe_entries_to_matrices(z, n)
         # Sylvester: H is positive (negative) definite iff every pivot of Gaussian elimination
         # without pivoting is positive (negative). Vectorised over the last axis, the batch.
         pos = jnp.ones(chunk, bool)
@@ -71,9 +87,11 @@ def _count_chunks(key, n: int, chunk: int, n_chunks: int, dtype_probe):
             pos &= p > 0
             neg &= p < 0
             h = h[1:, 1:] - h[1:, 0][:, None] * h[0, 1:][None, :] / p
-        return None, jnp.sum(pos | neg)
+        valid = index < n_samples  # the last chunk may run past n_samples
+        return None, jnp.sum((pos | neg) & valid)
 
-    _, counts = jax.lax.scan(one, None, jax.random.split(key, n_chunks))
+    starts = jnp.arange(n_chunks, dtype=jnp.uint32) * jnp.uint32(chunk)
+    _, counts = jax.lax.scan(one, None, starts)
     return jnp.sum(counts)
 
 
@@ -84,12 +102,19 @@ def sign_definite_count(key, n: int, n_samples: int, *, chunk: int = 200_000, dt
     which is several times faster than computing eigenvalues; the matrices are generated and
     tested ``chunk`` at a time so memory stays bounded.
 
+    Matrix ``i`` (``0 <= i < n_samples``) is drawn from its own key, ``jax.random.fold_in(key, i)``: its
+    ``n(n+1)/2`` independent entries are ``jax.random.normal(fold_in(key, i), (n * (n + 1) // 2,), dtype)``
+    in the order of ``numpy.triu_indices(n)``, the diagonal ones multiplied by :math:`\sqrt 2` (the GOE of
+    :func:`goe_matrices`). So the count depends on ``key``, ``n``, ``n_samples`` and ``dtype`` only, never
+    on ``chunk``, which only sets the memory used; and the first ``m`` matrices are the same whatever
+    ``n_samples >= m``.
+
     Args:
       key: JAX random key.
       n: matrix size, >= 1.
-      n_samples: number of matrices, a positive multiple of ``chunk`` (or smaller than ``chunk``,
-        in which case one chunk of exactly ``n_samples`` is used).
-      chunk: matrices per vectorised batch, >= 1.
+      n_samples: number of matrices, >= 1 (any number: the last chunk is partly used when ``chunk`` does not
+        divide it).
+      chunk: matrices per vectorised batch, >= 1 (memory about ``2 n^2 chunk`` floats; no effect on the result).
       dtype: floating dtype of the sampled entries.
 
     Returns:
@@ -98,21 +123,19 @@ def sign_definite_count(key, n: int, n_samples: int, *, chunk: int = 200_000, dt
       :math:`\sqrt{P(1-P)/n_{\rm samples}}`.
 
     Raises:
-      ValueError: non-integer or non-positive sizes, ``n_samples`` not a multiple of ``chunk``.
-      TypeError: ``key`` not a JAX key.
+      ValueError: non-positive sizes, a batch of keys, more than 2**31 samples.
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
     """
     _v.key(key)
     n = _v.count("n", n, minimum=1)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
+    if n_samples > 2**31:
+        raise ValueError(f"n_samples must be at most 2**31 (one uint32 fold_in index per matrix), got {n_samples}")
     chunk = _v.count("chunk", chunk, minimum=1)
     chunk = min(chunk, n_samples)
-    if n_samples % chunk:
-        raise ValueError(
-            f"n_samples must be a multiple of chunk={chunk}, got n_samples={n_samples}; "
-            "round n_samples or pass a chunk that divides it"
-        )
+    n_chunks = -(-n_samples // chunk)
     probe = jnp.zeros((), _v.float_dtype("dtype", dtype))
-    return int(_count_chunks(key, n, chunk, n_samples // chunk, probe))
+    return int(_count_chunks(key, n, chunk, n_chunks, jnp.asarray(n_samples, jnp.uint32), probe))
 
 
 def goe_sign_definite_probability(n: int) -> float:
@@ -195,9 +218,9 @@ def semicircle_density(x, *, n: int) -> jax.Array:
       float[...] the normalised density at ``x``.
 
     Raises:
-      ValueError: ``n`` not an integer >= 1.
-      TypeError: ``x`` not numeric.
+      ValueError: ``n`` < 1; an inf or nan in a concrete ``x``.
+      TypeError: ``x`` not numeric, ``n`` not an integer.
     """
     n = _v.count("n", n, minimum=1)
-    x = _v.float_array("x", x)
+    x = _v.float_array("x", x, finite=True)
     return jnp.sqrt(jnp.clip(4.0 * n - x**2, 0.0, None)) / (2 * jnp.pi * n)

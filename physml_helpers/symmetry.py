@@ -26,7 +26,7 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import require_finite_history
-from physml_helpers.networks import adam_scan, init_mlp, mlp
+from physml_helpers.networks import _mlp, adam_scan, init_mlp
 
 __all__ = [
     "ring_profile", "translated_profiles", "translation_generator", "orbit_frames",
@@ -54,10 +54,10 @@ def ring_profile(x, *, fold: int = 1):
 
     Raises:
       TypeError: ``x`` not an array of real numbers, ``fold`` not an integer.
-      ValueError: ``fold`` < 1.
+      ValueError: ``fold`` < 1; an inf or nan in a concrete ``x``.
     """
     fold = _v.count("fold", fold, minimum=1)
-    x = _v.float_array("x", x)
+    x = _v.float_array("x", x, finite=True)
     return jnp.exp(2.0 * (jnp.cos(fold * x) - 1.0)) + 0.3 * jnp.exp(1.5 * (jnp.cos(2 * fold * x - 1.0) - 1.0))
 
 
@@ -80,16 +80,17 @@ def translated_profiles(shifts, *, n_points: int = 32, amplitudes=None, fold: in
 
     Raises:
       TypeError: ``shifts`` or ``amplitudes`` not arrays of real numbers, ``n_points`` or ``fold`` not integers.
-      ValueError: ``shifts`` not 1-D, ``amplitudes`` not of the shape of ``shifts``, ``n_points`` < 4, ``fold`` < 1.
+      ValueError: ``shifts`` not 1-D or empty, ``amplitudes`` not of the shape of ``shifts``, an inf or nan in
+        either (when concrete), ``n_points`` < 4, ``fold`` < 1.
     """
-    shifts = _v.float_array("shifts", shifts)
+    shifts = _v.float_array("shifts", shifts, finite=True, nonempty=True)
     if shifts.ndim != 1:
         raise ValueError(f"shifts must be a 1-D array of angles, got shape {shifts.shape}")
     n_points = _v.count("n_points", n_points, minimum=4)
     if amplitudes is None:
         a = jnp.ones_like(shifts)
     else:
-        a = _v.float_array("amplitudes", amplitudes).astype(shifts.dtype)
+        a = _v.float_array("amplitudes", amplitudes, finite=True).astype(shifts.dtype)
     if a.shape != shifts.shape:
         raise ValueError(f"amplitudes must have the shape of shifts, {shifts.shape}, got {a.shape}")
     grid = _grid(n_points, shifts.dtype)
@@ -112,10 +113,10 @@ def translation_generator(signals):
 
     Raises:
       TypeError: ``signals`` not an array of real numbers.
-      ValueError: ``signals`` a scalar or with an empty last axis.
+      ValueError: ``signals`` a scalar or empty; an inf or nan in concrete ``signals``.
     """
-    f = _v.float_array("signals", signals)
-    if f.ndim < 1 or f.shape[-1] < 1:
+    f = _v.float_array("signals", signals, finite=True)
+    if f.ndim < 1 or f.size == 0:
         raise ValueError(f"signals must have shape [..., n_points] with n_points >= 1, got {f.shape}")
     n = f.shape[-1]
     k = jnp.arange(n // 2 + 1, dtype=f.dtype)    # the wavenumbers of the rfft, in the signals' precision
@@ -207,23 +208,13 @@ def init_autoencoder(key, n_in: int, n_latent: int, *, hidden: int = 32, depth: 
     }
 
 
-def _network_input(name: str, value, layers, init: str):
-    """``value`` as an array in the dtype of the network ``layers`` (a list of ``(W, b)``): integers are
-    converted; a floating array of another precision is refused rather than silently promoted."""
-    if not isinstance(layers, (list, tuple)) or not layers or not hasattr(layers[0][0], "dtype"):
-        raise TypeError(f"params must come from {init}, got {type(layers).__name__} for a network")
-    dtype = layers[0][0].dtype
-    arr = jnp.asarray(value)
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        if not (jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == bool):
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        arr = arr.astype(dtype)
-    if arr.dtype != dtype:
-        raise TypeError(
-            f"{name} has dtype {arr.dtype} but the parameters are {dtype}; convert one of them, "
-            f"e.g. {name}.astype(jnp.{dtype}) or {init}(..., dtype=jnp.{arr.dtype})"
-        )
-    return arr
+def _network(params, part: str):
+    """``params[part]`` of an autoencoder's parameters, or a TypeError naming ``params``."""
+    if not isinstance(params, dict) or part not in params:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"params must be the dict {{'encoder', 'decoder', 'generator'}} made by init_autoencoder or "
+                        f"train_autoencoder, got {got}")
+    return params[part]
 
 
 def encode(params: dict, x):
@@ -237,11 +228,12 @@ def encode(params: dict, x):
       float[..., n_latent] the latent codes, in the parameters' dtype.
 
     Raises:
-      TypeError: ``params`` not an autoencoder's, or ``x`` a floating array of another dtype than the
-        parameters (float32 against float64).
-      ValueError: the last axis of ``x`` is not n_in (a static check, made under ``jit`` too).
+      TypeError: ``params`` not an autoencoder's, or ``x`` not numeric or a floating array of another dtype
+        than the parameters (float32 against float64).
+      ValueError: the last axis of ``x`` is not n_in (a static check, made under ``jit`` too); an inf or nan in
+        a concrete ``x`` or in the parameters.
     """
-    return mlp(params["encoder"], _network_input("x", x, params["encoder"], "init_autoencoder"))
+    return _mlp(_network(params, "encoder"), x, name="x", init="init_autoencoder", pname="params['encoder']")
 
 
 def decode(params: dict, z):
@@ -255,11 +247,12 @@ def decode(params: dict, z):
       float[..., n_in] the decoded signals, in the parameters' dtype.
 
     Raises:
-      TypeError: ``params`` not an autoencoder's, or ``z`` a floating array of another dtype than the
-        parameters.
-      ValueError: the last axis of ``z`` is not n_latent (a static check, made under ``jit`` too).
+      TypeError: ``params`` not an autoencoder's, or ``z`` not numeric or a floating array of another dtype
+        than the parameters.
+      ValueError: the last axis of ``z`` is not n_latent (a static check, made under ``jit`` too); an inf or nan
+        in a concrete ``z`` or in the parameters.
     """
-    return mlp(params["decoder"], _network_input("z", z, params["decoder"], "init_autoencoder"))
+    return _mlp(_network(params, "decoder"), z, name="z", init="init_autoencoder", pname="params['decoder']")
 
 
 def _losses(params, frames, frame_step):
@@ -361,15 +354,18 @@ def fit_generator(z, z_dot) -> GeneratorFit:
       relative residual (a float). The fit is done in float64 whatever the inputs' dtype.
 
     Raises:
+      TypeError: ``z`` or ``z_dot`` not an array of real numbers.
       ValueError: ``z`` not 2-D, ``z_dot`` not of its shape, or no more than d + 1 samples (A and b are
-        then not determined); entries that are not numbers.
+        then not determined); an inf or nan in either; ``z_dot`` all zero (no motion to fit).
     """
-    z = np.asarray(z, dtype=float)
-    z_dot = np.asarray(z_dot, dtype=float)
-    if z.ndim != 2 or z_dot.shape != z.shape:
+    z = _v.numpy_array("z", z, ndim=2)
+    z_dot = _v.numpy_array("z_dot", z_dot)
+    if z_dot.shape != z.shape:
         raise ValueError(f"z and z_dot must both have shape [n, d], got {z.shape} and {z_dot.shape}")
     if z.shape[0] <= z.shape[1] + 1:
-        raise ValueError(f"need more samples than d + 1 = {z.shape[1] + 1} to fit A and b, got {z.shape[0]}")
+        raise ValueError(f"z must have more samples than d + 1 = {z.shape[1] + 1} to fit A and b, got {z.shape[0]}")
+    if not np.any(z_dot):
+        raise ValueError("z_dot must not be all zero: the relative residual of a fit to no motion is undefined")
     design = np.column_stack([z, np.ones(len(z))])
     coef, *_ = np.linalg.lstsq(design, z_dot, rcond=None)
     residual = float(np.linalg.norm(z_dot - design @ coef) / np.linalg.norm(z_dot))
@@ -391,14 +387,16 @@ def latent_velocities(encoder: Callable, x, generator: Callable = translation_ge
     Raises:
       TypeError: ``encoder`` or ``generator`` not callable, ``x`` not numeric, or (from :func:`jax.jvp`)
         ``generator`` returning another dtype than ``x``'s.
-      ValueError: ``x`` not 2-D, or ``generator(x)`` not of the shape of ``x``.
+      ValueError: ``x`` not 2-D or empty, an inf or nan in ``x``, or ``generator(x)`` not of the shape of ``x``;
+        ``encoder`` failing on one signal.
     """
     _v.callable_("encoder", encoder)
     _v.callable_("generator", generator)
-    x = _v.float_array("x", x)
+    x = _v.float_array("x", x, finite=True, nonempty=True)
     if x.ndim != 2:
         raise ValueError(f"x must be a batch of signals [n, n_in], got shape {x.shape}")
     _v.output_shape("generator", generator, x, expected=x.shape, what=" (G x, the shape of x)")
+    _v.output_shape("encoder", encoder, x[0], what=" (encoder(x) for one signal x of shape [n_in])")
     tangents = generator(x)
     return jax.vmap(lambda xi, ti: jax.jvp(encoder, (xi,), (ti,)))(x, tangents)
 
@@ -422,21 +420,26 @@ def consistency_residual(decoder: Callable, z, A, b=None, generator: Callable = 
 
     Raises:
       TypeError: ``decoder`` or ``generator`` not callable, ``z``, ``A`` or ``b`` not numeric.
-      ValueError: ``z`` not [n, d], ``A`` not [d, d], ``b`` not [d].
+      ValueError: ``z`` not [n, d] with n >= 1, ``A`` not [d, d], ``b`` not [d]; an inf or nan in any of them;
+        ``generator`` giving zero on every decoded signal (the relative residual is then undefined).
     """
     _v.callable_("decoder", decoder)
     _v.callable_("generator", generator)
-    z = _v.float_array("z", z)
-    A = _v.float_array("A", A).astype(z.dtype)
+    z = _v.float_array("z", z, finite=True, nonempty=True)
+    A = _v.float_array("A", A, finite=True).astype(z.dtype)
     if z.ndim != 2 or A.shape != (z.shape[1], z.shape[1]):
         raise ValueError(f"z must be [n, d] and A [d, d], got {z.shape} and {A.shape}")
     if b is None:
         b = jnp.zeros(z.shape[1], z.dtype)
     else:
-        b = _v.float_array("b", b).astype(z.dtype)
+        b = _v.float_array("b", b, finite=True).astype(z.dtype)
         if b.shape != (z.shape[1],):
             raise ValueError(f"b must be [d] = [{z.shape[1]}], got {b.shape}")
     velocity = z @ A.T + b
     x, pushed = jax.vmap(lambda zi, vi: jax.jvp(decoder, (zi,), (vi,)))(z, velocity)
     target = generator(x)
-    return float(jnp.linalg.norm(pushed - target) / jnp.linalg.norm(target))
+    norm = float(jnp.linalg.norm(target))
+    if not norm > 0:
+        raise ValueError("generator must not vanish on every decoded signal: the relative residual |J_D v - G D(z)| / "
+                         f"|G D(z)| is undefined (|G D(z)| = {norm})")
+    return float(jnp.linalg.norm(pushed - target) / norm)

@@ -99,12 +99,41 @@ def _log_cosh(x):
     return ax + jnp.log1p(jnp.exp(-2 * ax)) - jnp.log(2.0)
 
 
-def _configuration(name: str, s, n_sites: int | None = None):
-    """Static checks (valid under jit and vmap) that ``s`` is one configuration [n_sites]."""
-    shape = getattr(s, "shape", None)
-    if shape is None or len(shape) != 1 or (n_sites is not None and shape[0] != n_sites):
-        want = f"[{n_sites}]" if n_sites is not None else "[n_sites]"
-        raise ValueError(f"{name} must be one configuration of shape {want}, got shape {shape}; vmap over a batch")
+def _configuration(name: str, s, n_sites: int | None = None, *, dtype=None, params_text: str = ""):
+    """One configuration ``s`` of shape [n_sites]: lists and integer arrays are converted (to ``dtype``, or the
+    default float), concrete values must be ±1; the shape is checked statically (valid under jit and vmap)."""
+    if not _v.is_traced(s):
+        s = _v.float_array(name, s)
+        if dtype is not None:
+            s = s.astype(dtype)
+        _v.spins(name, s)
+    elif not jnp.issubdtype(s.dtype, jnp.floating):
+        s = s.astype(dtype if dtype is not None else jnp.result_type(float))
+    shape = s.shape
+    if len(shape) != 1 or (n_sites is not None and shape[0] != n_sites) or shape[0] == 0:
+        want = f"[n_sites={n_sites}]" if n_sites is not None else "[n_sites]"
+        batch = "; vmap over a batch" if len(shape) > 1 else ""
+        raise ValueError(f"{name} must be one configuration of shape {want}{params_text}, got shape {shape}{batch}")
+    return s
+
+
+def _rbm_sites(params) -> int:
+    """Static checks (valid under jit) of RBM parameters ``{"a": [n], "b": [M], "W": [M, n]}``; returns n."""
+    if not isinstance(params, dict) or not all(k in params for k in ("a", "b", "W")):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"params must be the dict {{'a', 'b', 'W'}} made by init_rbm, got {got}")
+    a, b, w = params["a"], params["b"], params["W"]
+    if not all(hasattr(x, "shape") and hasattr(x, "dtype") for x in (a, b, w)):
+        raise TypeError("params must hold arrays (from init_rbm), got "
+                        + ", ".join(f"{k}: {type(params[k]).__name__}" for k in ("a", "b", "W")))
+    if len(a.shape) != 1 or len(b.shape) != 1 or tuple(w.shape) != (b.shape[0], a.shape[0]):
+        raise ValueError(
+            f"params must have a [n_sites], b [M] and W [M, n_sites], got a {tuple(a.shape)}, b {tuple(b.shape)}, "
+            f"W {tuple(w.shape)}: these do not fit together; make them with init_rbm(key, n_sites)"
+        )
+    if not (a.dtype == b.dtype == w.dtype) or not jnp.issubdtype(a.dtype, jnp.floating):
+        raise TypeError(f"params must be floating arrays of one dtype, got {a.dtype}, {b.dtype}, {w.dtype}")
+    return a.shape[0]
 
 
 def rbm_log_psi(params: dict, s) -> jax.Array:
@@ -116,15 +145,21 @@ def rbm_log_psi(params: dict, s) -> jax.Array:
 
     Args:
       params: ``{"a": [n], "b": [M], "W": [M, n]}`` from :func:`init_rbm`.
-      s: float[n] one configuration of ±1 (vmap it for a batch).
+      s: float[n] one configuration of ±1 (vmap it for a batch); converted to the parameters' dtype.
 
     Returns:
       float[] :math:`\ln\psi(s)`, in the parameters' dtype.
 
     Raises:
-      ValueError: ``s`` not a single configuration with one entry per visible spin (a static check).
+      TypeError: ``params`` not the dict made by :func:`init_rbm`; ``s`` not numeric.
+      ValueError: ``s`` not a single configuration with one entry per visible spin, or ``params`` whose shapes
+        do not fit together (static checks, made under ``jit``/``vmap`` too); a concrete ``s`` with an entry
+        other than ±1 (0/1 bits, NaN); concrete ``params`` with an inf or nan.
     """
-    _configuration("s", s, params["a"].shape[0])
+    n = _rbm_sites(params)
+    s = _configuration("s", s, n, dtype=params["a"].dtype,
+                       params_text=f" (params are for n_sites={n}; make params with init_rbm(key, n_sites))")
+    _v.finite_tree("params", params)
     return jnp.dot(params["a"], s) + jnp.sum(_log_cosh(params["b"] + params["W"] @ s))
 
 
@@ -156,12 +191,36 @@ def tfim_local_energy(log_psi: Callable, params, s, *, h: float, J: float = 1.0)
       float[] the local energy.
 
     Raises:
-      ValueError: ``s`` not one configuration (a static check, made under ``jit``/``vmap`` too).
+      TypeError: ``log_psi`` not callable, ``s`` not numeric, a concrete ``h`` or ``J`` not a number.
+      ValueError: ``s`` not one configuration (a static check, made under ``jit``/``vmap`` too); a concrete
+        ``s`` with an entry other than ±1; a concrete ``h`` or ``J`` not finite; ``log_psi`` failing on ``s``
+        or not scalar (for example ``params`` made for another n_sites).
     """
-    _configuration("s", s)
+    s, h, J = _local_energy_args(log_psi, params, s, h=h, J=J)
     diagonal = -J * jnp.sum(s * jnp.roll(s, -1))
     flipped = jax.vmap(log_psi, in_axes=(None, 0))(params, _single_flips(s))
     return diagonal - h * jnp.sum(jnp.exp(flipped - log_psi(params, s)))
+
+
+def _local_energy_args(log_psi, params, s, **couplings):
+    """Checks shared by the local energies: a callable ``log_psi``, one configuration ``s`` (±1 when concrete,
+    converted to the parameters' floating dtype), finite concrete couplings and, for a concrete call, a
+    ``log_psi`` that is scalar on ``s``."""
+    _v.callable_("log_psi", log_psi)
+    dtype = _floating_dtype(params)
+    s = _configuration("s", s, dtype=dtype)
+    values = [_v.traced_or_real(name, value) for name, value in couplings.items()]
+    if not _v.is_traced(s) and not any(_v.is_traced(leaf) for leaf in jax.tree_util.tree_leaves(params)):
+        _check_log_psi(log_psi, params, s.shape[0])
+    return (s, *values)
+
+
+def _floating_dtype(params):
+    """The dtype of the first floating leaf of ``params`` (None if there is none)."""
+    for leaf in jax.tree_util.tree_leaves(params):
+        if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating):
+            return leaf.dtype
+    return None
 
 
 def marshall_sign(s) -> jax.Array:
@@ -174,10 +233,14 @@ def marshall_sign(s) -> jax.Array:
       int32[...] the sign, ±1, per configuration.
 
     Raises:
-      ValueError: ``s`` has no site axis (a scalar).
+      TypeError: ``s`` not an array of real numbers.
+      ValueError: ``s`` has no site axis (a scalar); a concrete ``s`` with an entry other than ±1.
     """
+    if not _v.is_traced(s):
+        s = _v.float_array("s", s)
+        _v.spins("s", s)
     if getattr(s, "ndim", 0) < 1:
-        raise ValueError(f"s must have a last axis of sites, got {s!r}")
+        raise ValueError(f"s must have a last axis of sites, got shape {getattr(s, 'shape', None)}")
     up_on_odd = jnp.sum((s[..., 1::2] > 0).astype(jnp.int32), axis=-1)
     return 1 - 2 * (up_on_odd % 2)
 
@@ -205,11 +268,13 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
       float[] the local energy.
 
     Raises:
-      ValueError: ``s`` not one configuration, or ``marshall=True`` on an odd ring (static checks).
-      TypeError: ``marshall`` not a bool.
+      ValueError: ``s`` not one configuration, or ``marshall=True`` on an odd ring (static checks); a concrete
+        ``s`` with an entry other than ±1; a concrete ``J`` not finite; ``log_psi`` failing on ``s`` or not
+        scalar (for example ``params`` made for another n_sites).
+      TypeError: ``marshall`` not a bool, ``log_psi`` not callable, ``s`` not numeric, ``J`` not a number.
     """
-    _configuration("s", s)
     marshall = _v.boolean("marshall", marshall)
+    s, J = _local_energy_args(log_psi, params, s, J=J)
     n = s.shape[-1]
     if marshall and n % 2:
         raise ValueError(
@@ -249,7 +314,9 @@ class MetropolisInfo(NamedTuple):
 def _params_dtype(params):
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
-        raise ValueError("params must contain at least one array")
+        raise ValueError(f"params must contain at least one array, got {params!r}")
+    if not hasattr(leaves[0], "dtype"):
+        raise TypeError(f"params must hold arrays, got {type(leaves[0]).__name__} ({leaves[0]!r})")
     return leaves[0].dtype
 
 
@@ -322,9 +389,26 @@ def _check_sampler(log_psi, n_sites, n_chains, move):
 
 
 def _check_log_psi(log_psi, params, n_sites):
+    """``log_psi(params, s)`` must be a scalar for one configuration of ``n_sites`` spins (checked abstractly), and
+    concrete ``params`` must be finite. A mismatch between ``params`` and ``n_sites`` is reported as such."""
+    _v.callable_("log_psi", log_psi)
+    if log_psi is rbm_log_psi:
+        n_params = _rbm_sites(params)
+        if n_params != n_sites:
+            raise ValueError(
+                f"params are for n_sites={n_params} (params['a'] has {n_params} entries), but n_sites={n_sites}; "
+                f"make params with init_rbm(key, {n_sites}) or pass n_sites={n_params}"
+            )
+    _v.finite_tree("params", params, hint="; re-initialize them, or lower the learning rate of the fit that made them")
     dtype = _params_dtype(params)
-    _v.output_shape("log_psi", log_psi, params, jax.ShapeDtypeStruct((n_sites,), dtype), expected=(),
-                    what=" (log_psi(params, s) for one configuration s of shape [n_sites])")
+    try:
+        _v.output_shape("log_psi", log_psi, params, jax.ShapeDtypeStruct((n_sites,), dtype), expected=(),
+                        what=" (log_psi(params, s) for one configuration s of shape [n_sites])")
+    except ValueError as err:
+        raise ValueError(
+            f"{err}. Check that params fit a chain of n_sites={n_sites} spins (params made for another number of "
+            "sites give this error)"
+        ) from err
 
 
 def metropolis_kernel(log_psi: Callable, n_sites: int, *, n_chains: int, move: str = "flip") -> Kernel:
@@ -347,7 +431,8 @@ def metropolis_kernel(log_psi: Callable, n_sites: int, *, n_chains: int, move: s
     Raises:
       TypeError: ``log_psi`` not callable, sizes not integers.
       ValueError: ``n_sites`` < 2, ``n_chains`` < 1, an unknown ``move``, ``"exchange"`` with odd
-        ``n_sites``; (from ``init``) ``log_psi`` not scalar on a configuration.
+        ``n_sites``; (from ``init``) ``log_psi`` not scalar on a configuration (``params`` made for another
+        ``n_sites``), ``params`` with an inf or nan; (from ``init`` and ``step``) a batch of keys.
     """
     n, n_chains, move = _check_sampler(log_psi, n_sites, n_chains, move)
 
@@ -382,8 +467,10 @@ def metropolis(key, log_psi: Callable, params, n_sites: int, *, n_chains: int, n
 
     Raises:
       TypeError: ``key`` not a typed JAX key, ``log_psi`` not callable, sizes not integers.
-      ValueError: bad sizes or ``move`` (as for :func:`metropolis_kernel`), ``n_sweeps`` < 1.
+      ValueError: bad sizes or ``move`` (as for :func:`metropolis_kernel`), ``n_sweeps`` < 1, a batch of keys,
+        ``params`` made for another ``n_sites`` (``log_psi`` not scalar on a configuration) or with an inf or nan.
     """
+    _v.key(key)
     kernel = metropolis_kernel(log_psi, n_sites, n_chains=n_chains, move=move)
     n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
     k_init, k_run = jax.random.split(key)
@@ -480,10 +567,11 @@ def vmc(
       and ``step(key, state, **couplings) -> (VMCState, VMCInfo)`` (jitted).
 
     Raises:
-      TypeError: callables not callable, sizes not integers, ``sr`` not a bool; (from ``step``) ``key``
-        not a typed JAX key.
+      TypeError: callables not callable, sizes not integers, ``sr`` not a bool; (from ``init`` and ``step``)
+        ``key`` not a typed JAX key; (from ``step``) a concrete coupling not a number.
       ValueError: bad sizes, ``lr`` <= 0, ``diag_shift`` < 0, an unknown ``move``; (from ``init``)
-        ``log_psi`` not scalar on a configuration.
+        ``log_psi`` not scalar on a configuration (``params`` made for another ``n_sites``), ``params`` with an
+        inf or nan; (from ``step``) a concrete coupling not finite.
     """
     _v.callable_("local_energy", local_energy)
     lr = _v.positive_float("lr", lr)
@@ -503,6 +591,7 @@ def vmc(
 
     def step(key, state: VMCState, **couplings):
         _v.key(key)
+        couplings = {name: _v.traced_or_real(name, value) for name, value in couplings.items()}
         return _vmc_step(key, state, couplings, log_psi=log_psi, local_energy=local_energy, move=move,
                          sweeps_per_step=sweeps_per_step, sr=sr, lr=lr, diag_shift=diag_shift)
 
@@ -533,12 +622,14 @@ def sample_local_energies(
 
     Raises:
       TypeError: ``key`` not a typed JAX key, callables not callable, sizes not integers.
-      ValueError: bad sizes or ``move``; ``local_energy`` not scalar on a configuration.
+      ValueError: bad sizes or ``move``; ``log_psi`` or ``local_energy`` not scalar on a configuration
+        (``params`` made for another ``n_sites``); ``params`` with an inf or nan; a batch of keys.
     """
+    _v.key(key)
     _v.callable_("local_energy", local_energy)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
     state, _ = metropolis(key, log_psi, params, n_sites, n_chains=n_chains, n_sweeps=n_thermalize, move=move)
-    _v.output_shape("local_energy", lambda s: local_energy(log_psi, params, s), state.configs[0], expected=())
+    _check_local_energy(log_psi, local_energy, params, state.configs[0])
     return state.configs, _batched_local_energy(log_psi, local_energy, params, state.configs)
 
 
@@ -565,9 +656,12 @@ def log_psi_vector(log_psi: Callable, params, n_sites: int) -> jax.Array:
 
     Raises:
       TypeError: ``log_psi`` not callable, ``n_sites`` not an integer.
-      ValueError: ``n_sites`` out of range, ``log_psi`` not scalar on a configuration.
+      ValueError: ``n_sites`` out of range, ``log_psi`` not scalar on a configuration (``params`` made for
+        another ``n_sites``), concrete ``params`` with an inf or nan.
     """
     n = _v.count("n_sites", n_sites, minimum=1)
+    if n > 24:
+        raise ValueError(f"n_sites must be <= 24 for a vector of all 2^n_sites amplitudes, got {n}")
     _v.callable_("log_psi", log_psi)
     dtype = _params_dtype(params)
     if not _v.is_traced(jax.tree_util.tree_leaves(params)[0]):
@@ -603,8 +697,10 @@ def exact_statistics(
       configuration summed over, in basis order).
 
     Raises:
-      TypeError: callables not callable, ``n_sites`` or ``magnetization`` not integers.
-      ValueError: ``n_sites`` out of range, a ``magnetization`` no configuration has.
+      TypeError: callables not callable, ``n_sites`` or ``magnetization`` not integers, ``gradients`` not a bool.
+      ValueError: ``n_sites`` out of range, a ``magnetization`` no configuration has, ``log_psi`` or
+        ``local_energy`` not scalar on a configuration (``params`` made for another ``n_sites``), ``params``
+        with an inf or nan.
     """
     _v.callable_("log_psi", log_psi)
     _v.callable_("local_energy", local_energy)
@@ -620,8 +716,15 @@ def exact_statistics(
             raise ValueError(
                 f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
             )
+    _check_log_psi(log_psi, params, n)
     s = jnp.asarray(configs, dtype=_params_dtype(params))
+    _check_local_energy(log_psi, local_energy, params, s[0])
     return _exact_sums(log_psi, local_energy, gradients, params, s)
+
+
+def _check_local_energy(log_psi, local_energy, params, s) -> None:
+    _v.output_shape("local_energy", lambda x: local_energy(log_psi, params, x), s, expected=(),
+                    what=" (local_energy(log_psi, params, s) for one configuration s)")
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))
@@ -667,10 +770,14 @@ def born_samples(key, state, n_samples: int) -> jax.Array:
     """
     _v.key(key)
     n_samples = _v.count("n_samples", n_samples, minimum=1)
+    if state is None or isinstance(state, (str, bytes)):
+        raise TypeError(f"state must be a state vector (an array), got {type(state).__name__}")
     try:
         arr = jnp.asarray(state)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"state must be a state vector (an array), got {type(state).__name__}") from None
+    if not jnp.issubdtype(arr.dtype, jnp.number):
+        raise TypeError(f"state must hold real or complex numbers, got dtype {arr.dtype}")
     n = int(round(np.log2(arr.size))) if arr.size else 0
     if arr.ndim != 1 or n < 1 or 2**n != arr.size:
         raise ValueError(f"state must be a vector of length 2**n with n >= 1, got shape {arr.shape}")
@@ -702,14 +809,24 @@ def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Arra
       float[] the mean negative log-likelihood.
 
     Raises:
-      ValueError: ``samples`` not of shape [M, n_sites] (a static check), ``n_sites`` out of range.
-      TypeError: ``n_sites`` not an integer.
+      ValueError: ``samples`` not of shape [M, n_sites] with M >= 1 (a static check), ``n_sites`` out of range;
+        concrete ``samples`` with an entry other than ±1 (0/1 bits, NaN); for concrete ``params``, ``log_psi``
+        not scalar on a configuration (``params`` made for another ``n_sites``) or ``params`` with an inf or nan.
+      TypeError: ``n_sites`` not an integer, ``samples`` not numeric, ``log_psi`` not callable.
     """
     n = _v.count("n_sites", n_sites, minimum=1)
     if n > 20:
         raise ValueError(f"n_sites must be <= 20 (exact normalization over 2^n_sites), got {n}")
-    if getattr(samples, "ndim", None) != 2 or samples.shape[1] != n:
-        raise ValueError(f"samples must have shape [M, n_sites={n}], got {getattr(samples, 'shape', None)}")
+    _v.callable_("log_psi", log_psi)
+    dtype = _params_dtype(params)
+    if not _v.is_traced(samples):
+        samples = _v.float_array("samples", samples).astype(dtype)
+        _v.spins("samples", samples)
+    if getattr(samples, "ndim", None) != 2 or samples.shape[1] != n or samples.shape[0] < 1:
+        raise ValueError(f"samples must have shape [M, n_sites={n}] with M >= 1, got {getattr(samples, 'shape', None)}")
+    if not any(_v.is_traced(leaf) for leaf in jax.tree_util.tree_leaves(params)):
+        _check_log_psi(log_psi, params, n)
+    samples = samples.astype(dtype)
     s_all = jnp.asarray(configurations(n), dtype=_params_dtype(params))
     log_z = jax.scipy.special.logsumexp(2 * jax.vmap(log_psi, in_axes=(None, 0))(params, s_all))
     return -2 * jnp.mean(jax.vmap(log_psi, in_axes=(None, 0))(params, samples)) + log_z
@@ -744,7 +861,9 @@ def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps:
     Raises:
       ConvergenceError: the loss became non-finite (lower ``lr``).
       TypeError: ``log_psi`` not callable, sizes not integers.
-      ValueError: ``n_sites`` out of range, ``samples`` not [M, n_sites] of ±1, ``n_steps`` < 1, ``lr`` <= 0.
+      ValueError: ``n_sites`` out of range, ``samples`` not [M, n_sites] of ±1 with M >= 1, ``n_steps`` < 1,
+        ``lr`` <= 0, ``log_psi`` not scalar on a configuration (``params`` made for another ``n_sites``),
+        ``params`` with an inf or nan.
     """
     _v.callable_("log_psi", log_psi)
     n = _v.count("n_sites", n_sites, minimum=1)
@@ -753,12 +872,12 @@ def fit_tomography(log_psi: Callable, params, samples, n_sites: int, *, n_steps:
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     lr = _v.positive_float("lr", lr)
     samples = _v.float_array("samples", samples)
-    if samples.ndim != 2 or samples.shape[1] != n:
-        raise ValueError(f"samples must have shape [M, n_sites={n}], got {samples.shape}")
+    if samples.ndim != 2 or samples.shape[1] != n or samples.shape[0] < 1:
+        raise ValueError(f"samples must have shape [M, n_sites={n}] with M >= 1, got {samples.shape}")
     if not bool(jnp.all(jnp.abs(samples) == 1)):
         raise ValueError("samples must hold spins of ±1 (sigma^z eigenvalues), not 0/1 bits: convert with 1 - 2 * bits")
-    samples = samples.astype(_params_dtype(params))
     _check_log_psi(log_psi, params, n)
+    samples = samples.astype(_params_dtype(params))
     params, history = _fit_tomography(log_psi, params, samples, n, lr, n_steps)
     require_finite_history("fit_tomography", history, lr)
     return params, history

@@ -70,5 +70,5 @@ def test_histogram_state_and_table(capsys):
         ch07.check_tomography_table({100: (0.5, 0.6), 300: (0.67, 0.86), 1000: (0.8, 0.97)})
     with pytest.raises(AssertionError, match=r"at M = \[300\]"):
         ch07.check_tomography_table({100: (0.6, 0.5), 300: (0.6, 0.67), 1000: (0.97, 0.8)})
-    with pytest.raises(AssertionError, match="minlength=2\*\*n_sites"):
+    with pytest.raises(AssertionError, match=r"minlength=2\*\*n_sites"):
         ch07.check_histogram_state(lambda s, n: np.sqrt(np.bincount(basis_index(s)) / len(s)))  # no minlength

@@ -74,7 +74,9 @@ def test_gradient_flow_convergence_order_is_not_that_of_euler():
 
 def test_gradient_flow_float32_preserves_dtype():
     theta0 = jnp.array([1.0, -2.0], dtype=jnp.float32)
-    t, theta = gradient_flow(lambda th: th * jnp.array([1.0, 3.0], jnp.float32), theta0, t_max=1.0, n_points=5)
+    # the default rtol = 1e-10 assumes float64: float32 floors it at ~100 eps, and says so
+    with pytest.warns(UserWarning, match=r"theta0 is float32.*rtol=1e-10"):
+        t, theta = gradient_flow(lambda th: th * jnp.array([1.0, 3.0], jnp.float32), theta0, t_max=1.0, n_points=5)
     assert t.dtype == jnp.float32 and theta.dtype == jnp.float32
     np.testing.assert_allclose(theta[-1], np.array([np.exp(-1.0), -2 * np.exp(-3.0)]), rtol=2e-4)  # tolerances floor at ~100 float32 eps per step
     path = gradient_descent(lambda th: th, theta0, lr=0.1, n_steps=3)

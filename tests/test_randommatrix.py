@@ -44,15 +44,40 @@ def test_monte_carlo_agrees_with_exact_within_error_bars(n, n_samples):
     assert abs(count / n_samples - p) < 5 * sigma
 
 
+def _documented_matrices(key, n, n_samples):
+    """The matrices sign_definite_count draws, by its documented recipe: matrix i from fold_in(key, i), its
+    n(n+1)/2 entries in triu order, the diagonal times sqrt(2)."""
+    rows, cols = np.triu_indices(n)
+    z = np.stack([np.asarray(jax.random.normal(jax.random.fold_in(key, i), (len(rows),))) for i in range(n_samples)])
+    h = np.zeros((n_samples, n, n))
+    h[:, rows, cols] = z * np.where(rows == cols, np.sqrt(2.0), 1.0)
+    h[:, cols, rows] = h[:, rows, cols]
+    return h
+
+
 def test_pivot_count_agrees_with_eigenvalues_on_the_same_matrices():
     key = jax.random.key(11)
-    # The counter draws its chunk with the chunk's key, so regenerate the same matrices here.
-    chunk_key = jax.random.split(key, 1)[0]
-    a = jax.random.normal(chunk_key, (3, 3, 5000))
-    h = jnp.moveaxis((a + jnp.swapaxes(a, 0, 1)) / jnp.sqrt(2.0), -1, 0)
-    eigs = jnp.linalg.eigvalsh(h)
-    want = int(jnp.sum((eigs[:, 0] > 0) | (eigs[:, -1] < 0)))
-    assert sign_definite_count(key, 3, 5000, chunk=5000) == want
+    h = _documented_matrices(key, 2, 3000)  # n = 2: about 30% sign-definite
+    eigs = np.linalg.eigvalsh(h)
+    want = int(np.sum((eigs[:, 0] > 0) | (eigs[:, -1] < 0)))
+    assert 0 < want < 3000
+    assert sign_definite_count(key, 2, 3000, chunk=3000) == want
+    # the same matrices whatever the chunk, and the first m are the same whatever n_samples >= m
+    assert sign_definite_count(key, 2, 3000, chunk=7) == want
+    assert sign_definite_count(key, 2, 1000) == int(np.sum((eigs[:1000, 0] > 0) | (eigs[:1000, -1] < 0)))
+
+
+def test_documented_matrices_are_goe():
+    h = _documented_matrices(jax.random.key(2), 3, 4000)
+    np.testing.assert_array_equal(h, np.swapaxes(h, -1, -2))
+    assert abs(np.var(h[:, 0, 0]) - 2.0) < 5 * 2.0 * math.sqrt(2 / 4000)
+    assert abs(np.var(h[:, 0, 2]) - 1.0) < 5 * 1.0 * math.sqrt(2 / 4000)
+
+
+def test_count_does_not_depend_on_chunk():
+    key = jax.random.key(4)
+    counts = {chunk: sign_definite_count(key, 3, 10_000, chunk=chunk) for chunk in (10_000, 2_500, 300, 1)}
+    assert len(set(counts.values())) == 1, counts
 
 
 def test_log_probability_curvature_approaches_dean_majumdar_rate():
@@ -100,7 +125,8 @@ def test_large_goe_spectrum_matches_semicircle_second_moment():
         (lambda: goe_sign_definite_probability(0), ValueError, "n must be an integer >= 1"),
         (lambda: goe_sign_definite_probability(11), ValueError, "n must be <= 10"),
         (lambda: goe_sign_definite_probability(2.0), TypeError, "integer"),
-        (lambda: sign_definite_count(jax.random.key(0), 3, 1000, chunk=300), ValueError, "multiple of chunk"),
+        (lambda: sign_definite_count(jax.random.key(0), 3, 1000, chunk=0), ValueError, "chunk must be"),
+        (lambda: sign_definite_count(jax.random.split(jax.random.key(0), 2), 3, 1000), ValueError, "single key"),
         (lambda: sign_definite_count(0, 3, 1000), TypeError, "key"),
         (lambda: goe_matrices(jax.random.key(0), 3, 0), ValueError, "n_samples"),
         (lambda: goe_matrices(jax.random.key(0), 3, 2, dtype=jnp.int32), TypeError, "floating"),

@@ -111,3 +111,69 @@ def test_require_converged_raises_only_on_concrete_failures():
     with pytest.raises(ConvergenceError, match="fit diverged: the loss became nan at step 2"):
         require_finite_history("fit", jnp.array([1.0, 0.5, jnp.nan, jnp.nan]), 0.1)
     assert issubclass(ConvergenceError, RuntimeError)
+
+
+def test_finite_checks_say_where_and_skip_traced_values():
+    with pytest.raises(ValueError, match=r"x0 must contain only finite numbers, got nan at index \(1,\)"):
+        _v.float_array("x0", [1.0, np.nan], finite=True)
+    with pytest.raises(ValueError, match=r"got inf at index \(0, 1\) \(2 non-finite entries in all\)"):
+        _v.finite("h", np.array([[1.0, np.inf], [np.nan, 0.0]]))
+    _v.finite("h", None)
+    jax.jit(lambda x: _v.finite("x", x) or x)(jnp.array([np.nan]))  # traced: nothing to check
+    with pytest.raises(ValueError, match="x must not be empty"):
+        _v.float_array("x", jnp.zeros((2, 0)), nonempty=True)
+
+
+def test_finite_tree_names_the_leaf_and_refuses_non_numbers():
+    params = {"a": jnp.ones(2), "b": [jnp.ones(3), jnp.array([0.0, np.nan])]}
+    with pytest.raises(ValueError, match=r"params must contain only finite numbers, got nan at index \(1,\) in "
+                                         r"params\['b'\]\[1\]"):
+        _v.finite_tree("params", params)
+    with pytest.raises(TypeError, match="params must hold arrays of numbers"):
+        _v.finite_tree("params", {"a": "abc"})
+    with pytest.raises(ValueError, match="at least one array"):
+        _v.finite_tree("params", {})
+    _v.finite_tree("params", {"a": jnp.ones(2), "b": 3.0})
+    jax.jit(lambda p: _v.finite_tree("p", p) or p)(params)  # traced leaves are skipped
+
+
+def test_spins_accept_plus_minus_one_and_explain_bits():
+    _v.spins("s", jnp.array([1.0, -1.0]))
+    _v.spins("s", np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"s must hold spins \+1 or -1.*0/1 bits: convert them with s = 1 - 2 \* bits"):
+        _v.spins("s", [1, 0, 1])
+    with pytest.raises(ValueError, match="s must hold spins.*nan"):
+        _v.spins("s", [1.0, np.nan])
+    jax.jit(lambda s: _v.spins("s", s) or s)(jnp.array([0.0, 1.0]))  # traced: not checked
+
+
+def test_traced_or_real_checks_only_concrete_numbers():
+    assert _v.traced_or_real("h", 2) == 2.0
+    with pytest.raises(ValueError, match="h must be finite"):
+        _v.traced_or_real("h", float("nan"))
+    with pytest.raises(TypeError, match="h must be a real number"):
+        _v.traced_or_real("h", "1")
+    assert float(jax.jit(lambda h: _v.traced_or_real("h", h) * 2)(1.5)) == 3.0
+
+
+def test_lists_of_strings_are_type_errors_before_jax_sees_them():
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        _v.float_array("x", [["a", "b"]])
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        _v.float_array("x", [1.0, None])
+
+
+def test_precision_warning_names_the_dtype_the_tolerance_and_the_way_out():
+    assert _v.rounding_level(np.float32, 1.0) == pytest.approx(10 * np.finfo(np.float32).eps)
+    assert _v.rounding_level(np.float64, 0.0) > 0
+    assert _v.rounding_level(np.int32, 1.0) == 0.0
+    with pytest.warns(UserWarning, match=r"h is float32.*above tol=1e-08.*setup_notebook\(float64=True\).*larger tol"):
+        _v.precision_warning("h", np.float32, tol_name="tol", tol=1e-8, level=1e-6)
+
+
+def test_shape_structs_and_output_shape_accept_pytrees_of_arrays():
+    params = {"w": jnp.ones((2, 3)), "b": [jnp.zeros(3)], "scale": 2.0}
+    structs = _v.shape_structs(params)
+    assert structs["w"].shape == (2, 3) and structs["b"][0].dtype == jnp.float64 and structs["scale"] == 2.0
+    out = _v.output_shape("f", lambda p, x: x @ p["w"] + p["b"][0], params, jnp.ones(2), expected=(3,))
+    assert out.shape == (3,)
