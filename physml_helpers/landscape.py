@@ -39,6 +39,10 @@ __all__ = [
     "hessian_spectrum",
     "classify_critical_point",
     "newton_critical_point",
+    "GradientNormState",
+    "GradientNormInfo",
+    "gradient_norm_kernel",
+    "minimize_gradient_norm",
     "flatness",
     "random_fourier_landscape",
     "unique_points",
@@ -576,6 +580,124 @@ def newton_critical_point(fn: Callable[[jax.Array], jax.Array], theta0, *, n_ste
 @partial(jax.jit, static_argnames=("fn", "n_steps"))
 def _newton(fn, theta0, n_steps):
     state, _, _ = scan_kernel(partial(_newton_step, fn=fn), DescentState(theta0), n_steps, record=lambda s: None)
+    return state.position, jnp.linalg.norm(jax.grad(fn)(state.position))
+
+
+class GradientNormState(NamedTuple):
+    r"""State of :func:`gradient_norm_kernel`: the current point ``position`` (float[n]) and the Levenberg–Marquardt
+    ``damping`` :math:`\mu` (float[], in units of the curvature of ``fn`` squared) for the next step."""
+
+    position: jax.Array
+    damping: jax.Array
+
+
+class GradientNormInfo(NamedTuple):
+    r"""What one step of :func:`gradient_norm_kernel` saw: ``grad_norm`` = :math:`\lVert\nabla f\rVert` at the
+    position the step started from (float[]) and whether the trial step was ``accepted`` (bool[])."""
+
+    grad_norm: jax.Array
+    accepted: jax.Array
+
+
+# The damping moves by this factor per step and stays within these bounds (units: curvature squared).
+_LM_FACTOR, _LM_MIN, _LM_MAX = 3.0, 1e-12, 1e12
+
+
+@partial(jax.jit, static_argnames=("fn",))
+def _gradient_norm_step(state: GradientNormState, fn) -> tuple[GradientNormState, GradientNormInfo]:
+    theta, mu = state.position, state.damping
+    grad_fn = jax.grad(fn)
+    g = grad_fn(theta)
+    h = jax.hessian(fn)(theta)
+    # Gauss–Newton for the residual g(theta) = grad f, whose Jacobian is the Hessian h: (h^2 + mu) delta = -h g.
+    trial = theta - jnp.linalg.solve(h @ h + mu * jnp.eye(theta.size, dtype=theta.dtype), h @ g)
+    g_norm = jnp.linalg.norm(g)
+    accepted = jnp.linalg.norm(grad_fn(trial)) < g_norm  # False for a non-finite trial
+    mu = jnp.where(accepted, mu / _LM_FACTOR, mu * _LM_FACTOR)
+    new = GradientNormState(jnp.where(accepted, trial, theta), jnp.clip(mu, _LM_MIN, _LM_MAX).astype(theta.dtype))
+    return new, GradientNormInfo(g_norm, accepted)
+
+
+def gradient_norm_kernel(fn: Callable[[jax.Array], jax.Array], *, damping: float = 1e-2) -> Kernel:
+    r"""Minimise :math:`\tfrac12\lVert\nabla f(\theta)\rVert^2` by Levenberg–Marquardt steps, as an ``(init, step)``
+    pair: a search for critical points of every index.
+
+    The residual is the gradient :math:`g = \nabla f`, its Jacobian the Hessian :math:`H`, and one step is
+
+    .. math:: \theta \leftarrow \theta - (H^2 + \mu I)^{-1} H g,
+
+    accepted only if it lowers :math:`\lVert\nabla f\rVert`. The damping :math:`\mu` is divided by 3 after an
+    accepted step and multiplied by 3 after a rejected one, within [1e-12, 1e12]. Large :math:`\mu` gives short
+    steps down :math:`\tfrac12\lVert g\rVert^2`; as :math:`\mu \to 0` the step becomes Newton's step
+    :math:`-H^{-1}g` on the directions where :math:`H` is not singular, so the last steps converge quadratically,
+    also to degenerate critical points whose zero modes leave :math:`H` singular (where plain Newton fails).
+    A minimum of :math:`\lVert\nabla f\rVert^2` need not be a critical point, so the gradient norm, reported in
+    ``info``, is the test the caller applies.
+
+    Args:
+      fn: scalar function of a flat parameter vector.
+      damping: initial damping :math:`\mu > 0`, in units of the curvature of ``fn`` squared.
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(theta0) -> GradientNormState`` and
+      ``step(state) -> (GradientNormState, GradientNormInfo)``.
+
+    Raises:
+      TypeError: ``fn`` not callable, ``damping`` not a number; (from ``init``) ``theta0`` not numeric.
+      ValueError: ``damping`` not finite and > 0; (from ``init``) ``theta0`` not a non-empty flat vector or with an
+        inf or nan entry, ``fn`` not scalar on it.
+
+    Used in chapter 2 for the census of a small network's critical points.
+    """
+    _v.callable_("fn", fn)
+    damping = _v.positive_float("damping", damping)
+
+    def init(theta0) -> GradientNormState:
+        theta0 = _theta0(theta0)
+        if theta0.ndim != 1:
+            raise ValueError(f"theta0 must be a flat vector [n], got shape {theta0.shape}")
+        _scalar_fn_check("fn", fn, theta0)
+        return GradientNormState(theta0, jnp.asarray(damping, theta0.dtype))
+
+    return Kernel(init, partial(_gradient_norm_step, fn=fn))
+
+
+def minimize_gradient_norm(fn: Callable[[jax.Array], jax.Array], theta0, *, n_steps: int = 100,
+                           damping: float = 1e-2) -> tuple[jax.Array, jax.Array]:
+    r"""Search for a critical point of any index by minimising :math:`\tfrac12\lVert\nabla f\rVert^2`:
+    :func:`gradient_norm_kernel` run for ``n_steps`` in one ``lax.scan``.
+
+    Like :func:`newton_critical_point` it is attracted to saddles and maxima as well as minima; unlike it, every
+    accepted step lowers :math:`\lVert\nabla f\rVert`, and it converges to degenerate critical points (Hessian
+    with exact zero modes, as at the symmetric points of a neural network's loss). It does not raise when a start
+    fails to converge: the returned gradient norm is the convergence test, and the caller keeps the starts
+    where it is below a stated tolerance. jit-compatible; ``jax.vmap`` it over starting points.
+
+    Args:
+      fn: scalar function of a flat parameter vector.
+      theta0: float[n] starting point.
+      n_steps: Levenberg–Marquardt steps, >= 1.
+      damping: initial damping :math:`\mu > 0` (units: curvature squared).
+
+    Returns:
+      ``(theta, grad_norm)``: the final point float[n] and :math:`\lVert\nabla f\rVert` there, float[]. A start
+      that runs off towards a critical point at infinity, or stalls, returns a grad_norm that is not small.
+
+    Raises:
+      ValueError: ``theta0`` not a non-empty flat vector or (when concrete) with an inf or nan entry, ``fn`` not
+        scalar on it, ``n_steps`` < 1, ``damping`` not finite and > 0.
+      TypeError: ``fn`` not callable, ``theta0`` not numeric, ``n_steps`` not an integer, ``damping`` not a number.
+    """
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    kernel = gradient_norm_kernel(fn, damping=damping)
+    state = kernel.init(theta0)
+    return _minimize_gradient_norm(fn, state.position, state.damping, n_steps)
+
+
+@partial(jax.jit, static_argnames=("fn", "n_steps"))
+def _minimize_gradient_norm(fn, theta0, damping, n_steps):
+    step = partial(_gradient_norm_step, fn=fn)
+    state, _, _ = scan_kernel(step, GradientNormState(theta0, damping), n_steps, record=lambda s: None)
     return state.position, jnp.linalg.norm(jax.grad(fn)(state.position))
 
 

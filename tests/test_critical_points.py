@@ -5,7 +5,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physml_helpers.landscape import classify_critical_point, flatness, hessian_spectrum, newton_critical_point
+from physml_helpers.landscape import (
+    classify_critical_point,
+    flatness,
+    gradient_norm_kernel,
+    hessian_spectrum,
+    minimize_gradient_norm,
+    newton_critical_point,
+)
 
 
 def test_hessian_spectrum_of_a_quadratic_form_is_its_eigenvalues():
@@ -129,3 +136,74 @@ def test_unique_points_with_and_without_period():
     assert unique_points(pts, period=2 * np.pi).shape == (2, 2)
     with pytest.raises(ValueError, match="2-D"):
         unique_points(np.ones(3))
+
+
+# Squared-gradient minimisation (Levenberg–Marquardt on grad f = 0) ----------------------------------------------
+
+
+def test_minimize_gradient_norm_finds_critical_points_of_every_index():
+    # f = cos x + cos y: maximum at (0, 0), saddles at (0, pi) and (pi, 0), minimum at (pi, pi), all exact.
+    fn = lambda v: jnp.cos(v[0]) + jnp.cos(v[1])  # noqa: E731
+    starts = jnp.array([[0.3, -0.4], [0.2, 2.8], [2.7, 0.3], [3.5, 2.9]])
+    theta, gnorm = jax.vmap(lambda s: minimize_gradient_norm(fn, s, n_steps=40))(starts)
+    np.testing.assert_allclose(theta, [[0, 0], [0, np.pi], [np.pi, 0], [np.pi, np.pi]], atol=1e-12)
+    assert float(jnp.max(gnorm)) < 1e-12
+    kinds = [classify_critical_point(hessian_spectrum(fn, t)) for t in theta]
+    assert kinds == [("maximum", 2), ("saddle", 1), ("saddle", 1), ("minimum", 0)]
+
+
+def test_minimize_gradient_norm_converges_to_a_degenerate_critical_manifold():
+    # f = (x y - 1)^2 / 2 has the critical curve x y = 1 (a zero mode along it) and a saddle at 0. Newton's
+    # Hessian is singular on the curve; the damped steps still reach it, to rounding.
+    fn = lambda v: 0.5 * (v[0] * v[1] - 1.0) ** 2  # noqa: E731
+    theta, gnorm = minimize_gradient_norm(fn, jnp.array([2.0, 0.7]), n_steps=60)
+    assert float(gnorm) < 1e-13
+    assert abs(float(theta[0] * theta[1]) - 1.0) < 1e-13
+    eigs = np.asarray(hessian_spectrum(fn, theta))
+    assert abs(eigs[0]) < 1e-12 and eigs[1] > 0.1  # one exact zero mode along the curve
+
+
+def test_gradient_norm_kernel_only_accepts_steps_that_lower_the_gradient():
+    fn = lambda v: jnp.sum(jnp.sin(v) * jnp.cos(2 * v[::-1])) + 0.1 * jnp.sum(v**2)  # noqa: E731
+    kernel = gradient_norm_kernel(fn, damping=1.0)
+    state = kernel.init(jnp.array([0.4, -1.3, 2.2]))
+    norms, accepted = [], []
+    for _ in range(30):
+        state, info = kernel.step(state)
+        norms.append(float(info.grad_norm))
+        accepted.append(bool(info.accepted))
+    assert all(b <= a for a, b in zip(norms, norms[1:])), "the gradient norm rose"
+    assert any(accepted)
+    theta, gnorm = minimize_gradient_norm(fn, jnp.array([0.4, -1.3, 2.2]), n_steps=30, damping=1.0)
+    np.testing.assert_allclose(theta, state.position, rtol=0, atol=1e-14)  # the wrapper runs the same steps
+
+
+def test_minimize_gradient_norm_reports_failure_where_there_is_no_critical_point():
+    # f = x + y^2 has gradient (1, 2y): |grad f| >= 1 everywhere, so the search must not claim success.
+    theta, gnorm = minimize_gradient_norm(lambda v: v[0] + v[1] ** 2, jnp.array([0.3, 0.8]), n_steps=50)
+    assert abs(float(gnorm) - 1.0) < 1e-9 and abs(float(theta[1])) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"n_steps": 0}, ValueError, "n_steps"),
+        ({"damping": -1.0}, ValueError, "damping"),
+        ({"damping": float("nan")}, ValueError, "damping"),
+        ({"damping": "big"}, TypeError, "damping"),
+    ],
+)
+def test_minimize_gradient_norm_rejects_bad_settings(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        minimize_gradient_norm(lambda v: jnp.sum(v**2), jnp.ones(2), **kwargs)
+
+
+def test_minimize_gradient_norm_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="flat vector"):
+        minimize_gradient_norm(lambda v: jnp.sum(v**2), jnp.ones((2, 2)))
+    with pytest.raises(ValueError, match="theta0"):
+        minimize_gradient_norm(lambda v: jnp.sum(v**2), jnp.array([1.0, jnp.nan]))
+    with pytest.raises(TypeError, match="fn"):
+        gradient_norm_kernel("not a function")
+    with pytest.raises(ValueError, match="fn"):
+        minimize_gradient_norm(lambda v: v**2, jnp.ones(2))  # not scalar

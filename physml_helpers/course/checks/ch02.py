@@ -133,4 +133,5 @@ def check_census(critical_point_census):
         low = [k for k in range(n + 1) if counts[k] < comb(n, k)]
         if low:
             raise AssertionError(f"for n = {n}, N_k < binom(n, k) at k = {low}: the Morse inequalities fail, so points are missing.")
-    return "Morse theory holds for n = 2 and 3: your census is complete."
+    return ("your counts satisfy the Morse relations for n = 2 and 3: necessary for a complete census, though not a "
+            "proof of one (a missed minimum-saddle pair would go unnoticed).")
