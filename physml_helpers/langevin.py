@@ -36,6 +36,7 @@ from physml_helpers.landscape import _check_grad_fn, _theta0
 __all__ = [
     "LangevinState", "LangevinInfo", "overdamped_langevin_kernel", "overdamped_langevin",
     "SGDInfo", "sgd_kernel", "sgd", "minibatch_noise_covariance", "lyapunov_covariance",
+    "frozen_noise_sgd_kernel", "frozen_noise_sgd",
 ]
 
 
@@ -433,3 +434,125 @@ def lyapunov_covariance(hessian, noise_covariance, *, lr: float) -> jax.Array:
     c_tilde = u.T @ (0.5 * (c + c.T)) @ u
     sigma_tilde = lr**2 * c_tilde / (1 - a[:, None] * a[None, :])
     return u @ sigma_tilde @ u.T
+
+
+# ---------------------------------------------------------------------------------------------------
+# Gaussian noise of a fixed covariance (the frozen-noise stand-in for SGD)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _noise_sqrt(name: str, noise_covariance) -> jax.Array:
+    """Symmetric square root U diag(sqrt(c)) U^T of a positive semi-definite [n, n] covariance."""
+    c = _v.square_matrix(name, noise_covariance, symmetric=True)
+    c64 = np.asarray(c, np.float64)
+    eigs, u = np.linalg.eigh(0.5 * (c64 + c64.T))
+    scale = max(float(np.max(np.abs(eigs))), np.finfo(np.float64).tiny)
+    if eigs[0] < -_v.symmetry_tolerance(c.dtype) * scale:
+        raise ValueError(f"{name} must be positive semi-definite (a covariance), got an eigenvalue {eigs[0]:.6g}")
+    return jnp.asarray((u * np.sqrt(np.clip(eigs, 0.0, None))) @ u.T, c.dtype)
+
+
+def _check_noise_matches(name: str, root, params) -> None:
+    if root.shape[0] != params.shape[0]:
+        raise ValueError(f"{name} must be [n, n] with n = params.size = {params.shape[0]}, got shape {root.shape}")
+    if root.dtype != params.dtype:
+        raise TypeError(f"{name} and params must have one dtype, got {root.dtype} and {params.dtype}")
+
+
+@partial(jax.jit, static_argnames=("grad_fn",))
+def _frozen_step(key, state: LangevinState, grad_fn, root, lr):
+    w = state.position
+    grad = grad_fn(w).astype(w.dtype)
+    noise = root @ jax.random.normal(key, w.shape, w.dtype)
+    return LangevinState(w - lr * grad + lr * noise), LangevinInfo(jnp.linalg.norm(grad))
+
+
+def frozen_noise_sgd_kernel(grad_fn: Callable, noise_covariance, *, lr: float) -> Kernel:
+    r"""Gradient descent plus Gaussian noise of fixed covariance, :math:`w \leftarrow w - \alpha\nabla L(w) + \alpha\,C^{1/2}\xi`,
+    as an ``(init, step)`` pair (see :func:`frozen_noise_sgd`).
+
+    Args:
+      grad_fn: callable returning :math:`\nabla L(w)`, float[n] -> float[n].
+      noise_covariance: float[n, n] symmetric positive semi-definite C (the minibatch-gradient covariance,
+        without the factor :math:`\alpha^2`).
+      lr: learning rate :math:`\alpha > 0` (traced).
+
+    Returns:
+      :class:`~physml_helpers.Kernel` with ``init(params) -> LangevinState`` (``params`` float[n], same dtype as C) and
+      ``step(key, state) -> (LangevinState, LangevinInfo)``.
+
+    Raises:
+      TypeError: ``grad_fn`` not callable, ``lr`` not a number, C not numeric; (from ``init``) ``params`` of another
+        dtype than C; (from ``step``) ``key`` not a typed JAX key.
+      ValueError: ``lr`` not > 0, C not square, not symmetric, not positive semi-definite or not finite; (from
+        ``init``) ``params`` not a non-empty flat vector of C's size, with an inf or nan, or a ``grad_fn`` output of
+        another shape.
+    """
+    _v.callable_("grad_fn", grad_fn)
+    lr = _v.positive_float("lr", lr)
+    root = _noise_sqrt("noise_covariance", noise_covariance)
+
+    def init(params) -> LangevinState:
+        params = _check_params(params)
+        _check_noise_matches("noise_covariance", root, params)
+        _check_grad_fn(grad_fn, params, "params")
+        return LangevinState(params)
+
+    def step(key, state: LangevinState):
+        _v.key(key)
+        return _frozen_step(key, state, grad_fn=grad_fn, root=root, lr=lr)
+
+    return Kernel(init, step)
+
+
+@partial(jax.jit, static_argnames=("grad_fn", "n_steps", "record_every"))
+def _frozen(key, grad_fn, params, root, lr, n_steps, record_every):
+    step = partial(_frozen_step, grad_fn=grad_fn, root=root, lr=lr)
+    return _recorded_path(step, key, LangevinState(params), n_steps, record_every)
+
+
+def frozen_noise_sgd(
+    key, grad_fn: Callable, params, *, lr: float, noise_covariance, n_steps: int, record_every: int = 1
+) -> jax.Array:
+    r"""Gradient descent with additive Gaussian noise of a fixed covariance: the frozen-noise model of SGD,
+
+    .. math:: w_{t+1} = w_t - \alpha\nabla L(w_t) + \alpha\,C^{1/2}\xi_t, \qquad \xi_t \sim \mathcal N(0, I),
+
+    so the noise has covariance :math:`\alpha^2 C` at every step, whatever :math:`w`. With the minibatch covariance
+    :math:`C(w^\star)` of :func:`minibatch_noise_covariance` it keeps the shape of SGD's noise at the minimum and drops
+    its dependence on position and its non-Gaussian tails; with :math:`C = (2T/\alpha) I` it is
+    :func:`overdamped_langevin` at temperature T and ``dt = lr``. On a quadratic with Hessian H its stationary
+    covariance is :func:`lyapunov_covariance` ``(H, C, lr=lr)``.
+
+    Args:
+      key: JAX random key.
+      grad_fn: callable returning :math:`\nabla L(w)`, float[n] -> float[n].
+      params: float[n] initial parameters (a flat vector).
+      lr: learning rate :math:`\alpha > 0`.
+      noise_covariance: float[n, n] symmetric positive semi-definite C, same dtype as ``params``
+        (a singular C is allowed: no noise along its null space).
+      n_steps: number of updates >= 0.
+      record_every: keep every this-many-th iterate (``n_steps`` must be a multiple of it).
+
+    Returns:
+      float[n_steps // record_every + 1, n]: the iterates, starting with ``params``.
+
+    Raises:
+      ValueError: ``lr`` not > 0, negative counts, ``n_steps`` not a multiple of ``record_every``, ``params`` not a
+        non-empty flat vector or with an inf or nan, C not [n, n], not symmetric, not positive semi-definite or not
+        finite, a ``grad_fn`` output of another shape, a batch of keys.
+      TypeError: ``key`` not a typed JAX key, ``grad_fn`` not callable, counts not integers, C not numeric or of
+        another dtype than ``params``.
+    """
+    _v.key(key)
+    _v.callable_("grad_fn", grad_fn)
+    lr = _v.positive_float("lr", lr)
+    n_steps = _v.count("n_steps", n_steps)
+    record_every = _check_record(n_steps, record_every) if n_steps else 1
+    params = _check_params(params)
+    root = _noise_sqrt("noise_covariance", noise_covariance)
+    _check_noise_matches("noise_covariance", root, params)
+    _check_grad_fn(grad_fn, params, "params")
+    if n_steps == 0:
+        return params[None]
+    return _frozen(key, grad_fn, params, root, lr, n_steps, record_every)

@@ -209,3 +209,94 @@ def test_recording_less_often_does_not_change_the_trajectory():
     every = sgd(key, loss, jnp.array([0.0]), data, lr=0.1, batch_size=2, n_steps=20)
     fifth = sgd(key, loss, jnp.array([0.0]), data, lr=0.1, batch_size=2, n_steps=20, record_every=5)
     np.testing.assert_allclose(fifth, every[::5], atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------------
+# frozen_noise_sgd: gradient descent plus Gaussian noise of a fixed covariance
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_frozen_noise_stationary_covariance_matches_lyapunov():
+    from physml_helpers.langevin import frozen_noise_sgd
+
+    h = jnp.array([[2.0, 0.6], [0.6, 0.8]])
+    c = jnp.array([[0.5, -0.3], [-0.3, 0.4]])  # not proportional to h: a tilted stationary covariance
+    lr, n_chains = 0.2, 4000
+    run = jax.vmap(lambda k: frozen_noise_sgd(k, lambda w: h @ w, jnp.zeros(2), lr=lr, noise_covariance=c,
+                                              n_steps=300, record_every=300)[-1])
+    final = np.asarray(run(jax.random.split(jax.random.key(30), n_chains)))  # (1 - lr h_min)^600 ~ 1e-15: stationary
+    exact = np.asarray(lyapunov_covariance(h, c, lr=lr))
+    sample = final.T @ final / n_chains  # the stationary mean is exactly 0
+    stderr = np.sqrt((np.outer(np.diag(exact), np.diag(exact)) + exact**2) / n_chains)  # Gaussian fourth moments
+    assert np.max(np.abs(sample - exact) / stderr) < 5
+    # the continuous-time (alpha -> 0) covariance solves H S + S H = alpha C; at lr = 0.2 the discrete one differs
+    cont = solve_discrete_lyapunov(np.eye(2) - lr * np.asarray(h), lr**2 * np.asarray(c))
+    np.testing.assert_allclose(exact, cont, rtol=1e-12)
+
+
+def test_frozen_noise_with_isotropic_covariance_is_overdamped_langevin():
+    from physml_helpers.langevin import frozen_noise_sgd
+
+    grad = lambda x: x**3 - x  # noqa: E731
+    lr, temperature, key, x0 = 0.01, 0.3, jax.random.key(31), jnp.array([0.2, -0.4])
+    frozen = frozen_noise_sgd(key, grad, x0, lr=lr, noise_covariance=(2 * temperature / lr) * jnp.eye(2), n_steps=50)
+    langevin = overdamped_langevin(key, grad, x0, dt=lr, temperature=temperature, n_steps=50)
+    np.testing.assert_allclose(frozen, langevin, atol=1e-13)
+
+
+def test_frozen_noise_zero_and_singular_covariance():
+    from physml_helpers.langevin import frozen_noise_sgd
+
+    grad = lambda w: jnp.array([1.0, 2.0]) * w  # noqa: E731
+    x0 = jnp.array([1.0, 1.0])
+    path = frozen_noise_sgd(jax.random.key(32), grad, x0, lr=0.1, noise_covariance=jnp.zeros((2, 2)), n_steps=5)
+    np.testing.assert_allclose(path[-1], jnp.array([0.9**5, 0.8**5]), rtol=1e-13)  # gradient descent
+    singular = jnp.array([[1.0, 0.0], [0.0, 0.0]])  # noise only along the first axis
+    path = frozen_noise_sgd(jax.random.key(33), grad, x0, lr=0.1, noise_covariance=singular, n_steps=5)
+    assert abs(float(path[-1, 1]) - 0.8**5) < 1e-13 and abs(float(path[-1, 0]) - 0.9**5) > 1e-6
+
+
+def test_frozen_noise_kernel_reproduces_the_wrapper_and_compiles_once():
+    from compilation import assert_compiles_once
+
+    from physml_helpers.langevin import frozen_noise_sgd, frozen_noise_sgd_kernel
+
+    grad = lambda w: w**3  # noqa: E731
+    c = jnp.array([[1.0, 0.2], [0.2, 0.5]])
+    key, x0 = jax.random.key(34), jnp.array([0.3, -0.2])
+    path = frozen_noise_sgd(key, grad, x0, lr=0.05, noise_covariance=c, n_steps=6, record_every=3)
+    init, step = frozen_noise_sgd_kernel(grad, c, lr=0.05)
+    state = init(x0)
+    for i, k in enumerate(jax.random.split(key, 6)):
+        state, info = step(k, state)
+        if i % 3 == 2:
+            np.testing.assert_allclose(state.position, path[i // 3 + 1], atol=1e-14)
+    assert float(info.grad_norm) > 0
+    c2, x1 = jnp.array([[2.0, 0.4], [0.4, 1.0]]), jnp.array([-0.3, 0.2])
+    assert_compiles_once(
+        lambda: frozen_noise_sgd(jax.random.key(0), grad, x0, lr=0.05, noise_covariance=c, n_steps=20),
+        second=lambda: frozen_noise_sgd(jax.random.key(1), grad, x1, lr=0.01, noise_covariance=c2, n_steps=20))
+    x32 = frozen_noise_sgd(key, grad, x0.astype(jnp.float32), lr=0.05, noise_covariance=c.astype(jnp.float32), n_steps=3)
+    assert x32.dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(noise_covariance=jnp.array([[1.0, 0.0], [0.0, -1.0]])), ValueError, "positive semi-definite"),
+        (dict(noise_covariance=jnp.array([[1.0, 0.5], [0.0, 1.0]])), ValueError, "noise_covariance"),
+        (dict(noise_covariance=jnp.eye(3)), ValueError, "params.size"),
+        (dict(noise_covariance=jnp.eye(2, dtype=jnp.float32)), TypeError, "dtype"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(grad_fn=3.0), TypeError, "grad_fn"),
+        (dict(params=jnp.zeros((2, 1))), ValueError, "params"),
+        (dict(n_steps=10, record_every=3), ValueError, "record_every"),
+    ],
+)
+def test_frozen_noise_bad_inputs_get_clear_errors(kwargs, error, message):
+    from physml_helpers.langevin import frozen_noise_sgd
+
+    args = dict(grad_fn=lambda w: w, params=jnp.zeros(2), lr=0.1, noise_covariance=jnp.eye(2), n_steps=4)
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        frozen_noise_sgd(jax.random.key(0), args.pop("grad_fn"), args.pop("params"), **args)
