@@ -6,14 +6,22 @@ r"""Discovering laws from data (chapter 9): power laws, sparse dynamics, conserv
   :func:`pareto_front` keeps those that no simpler formula fits as well.
 * :func:`polynomial_library` and :func:`sindy` identify sparse dynamics :math:`\dot x = \Theta(x)\,\Xi` by
   sequentially thresholded least squares (SINDy).
+* :func:`power_law_search` fits products of powers with *continuous* exponents (and an optional offset) to
+  every subset of the variables and ranks the models by the Bayesian information criterion.
+* :func:`sindy_batch` runs the same thresholded least squares on a batch of problems (for example one per
+  noise draw) at once, under ``jax.vmap``, from the normal equations.
 * :func:`null_space`, :func:`sparsest_null_vector` and :func:`sparse_null_basis` find the linear
   combinations :math:`c` of features whose changes vanish in every observed event, :math:`A c = 0`: conservation laws.
+* :func:`largest_lyapunov_exponent` measures the largest Lyapunov exponent of a flow (Benettin's method), an
+  invariant that tells whether an identified model reproduces the chaos of the true one.
 
-All functions take and return NumPy arrays (the problems are small and linear-algebraic).
+All functions but two take and return NumPy arrays (the problems are small and linear-algebraic);
+:func:`sindy_batch` and :func:`largest_lyapunov_exponent` compute with JAX.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import NamedTuple
 
@@ -25,20 +33,25 @@ from physml_helpers._kernels import ConvergenceError
 __all__ = [
     "load_planets", "PowerLawFit", "power_law_fit", "Expression", "symbolic_search", "pareto_front",
     "polynomial_library", "sindy", "null_space", "sparsest_null_vector", "sparse_null_basis",
-    "COLLISION_FEATURES", "simulate_collisions", "collision_features",
+    "COLLISION_FEATURES", "simulate_collisions", "collision_features", "PowerLawModel", "power_law_search",
+    "largest_lyapunov_exponent", "sindy_batch",
 ]
 
 
 def load_planets() -> dict:
     """The eight planets' semi-major axes, sidereal periods and masses, shipped with the package.
 
-    Sources (in the file's header): semi-major axes from Standish's JPL table of mean orbital elements at
-    J2000, sidereal periods from the NASA Planetary Fact Sheets, mass ratios from the IAU 2009 system of
-    astronomical constants.
+    Sources (in the file's header): semi-major axes and rates of mean longitude from Standish's JPL table of
+    mean orbital elements at J2000 (one fit to the JPL ephemeris over 1800-2050, so ``a_au`` and
+    ``period_jpl_days`` are a consistent pair); sidereal periods ``period_days`` from the NASA Planetary
+    Fact Sheets (another source); mass ratios from the IAU 2009 system of astronomical constants.
 
     Returns:
-      ``{"planet": list[str], "a_au": float64[8], "period_days": float64[8], "sun_mass_ratio": float64[8]}``,
-      Mercury to Neptune, the last being the Sun's mass over the planet's (with its satellites).
+      ``{"planet": list[str], "a_au": float64[8], "period_days": float64[8], "sun_mass_ratio": float64[8],
+      "mean_longitude_rate": float64[8], "period_jpl_days": float64[8]}``, Mercury to Neptune.
+      ``sun_mass_ratio`` is the Sun's mass over the planet's (with its satellites);
+      ``mean_longitude_rate`` is :math:`\\dot L` in degrees per Julian century (36525 days), and
+      ``period_jpl_days`` the sidereal period it implies, :math:`P = 360 \\times 36525 / \\dot L` days.
 
     Raises:
       FileNotFoundError: the data file ``physml_helpers/data/planets.csv`` is missing (a broken install).
@@ -48,11 +61,14 @@ def load_planets() -> dict:
 
     text = resources.files("physml_helpers").joinpath("data/planets.csv").read_text()
     rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    rate = np.array([float(row["mean_longitude_rate_deg_per_cy"]) for row in rows])
     return {
         "planet": [row["planet"] for row in rows],
         "a_au": np.array([float(row["a_au"]) for row in rows]),
         "period_days": np.array([float(row["period_days"]) for row in rows]),
         "sun_mass_ratio": np.array([float(row["sun_mass_ratio"]) for row in rows]),
+        "mean_longitude_rate": rate,
+        "period_jpl_days": 360.0 * 36525.0 / rate,
     }
 
 
@@ -546,3 +562,335 @@ def pareto_front(expressions) -> list[Expression]:
             front.append(expr)
     return front
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# Continuous exponents and an information criterion: a search that can return an exponent off any grid
+# ---------------------------------------------------------------------------------------------------
+
+
+class PowerLawModel(NamedTuple):
+    r"""A fitted model :math:`y = c\prod_i x_i^{p_i}` (``+ d`` with an offset), from :func:`power_law_search`.
+
+    ``variables`` and ``exponents`` (with standard errors ``exponent_errors``) name the product;
+    ``constants`` is ``(c,)`` or ``(c, d)``; ``n_params`` counts every fitted number; ``rss`` is the sum of
+    squared relative residuals :math:`\sum_k ((y_k - \hat y_k)/y_k)^2`; ``bic`` the Bayesian information
+    criterion; ``chi2_per_dof`` is ``rss / noise**2 / (N - n_params)`` (NaN when no noise level was given).
+    """
+
+    formula: str
+    variables: tuple
+    exponents: tuple
+    exponent_errors: tuple
+    constants: tuple
+    n_params: int
+    rss: float
+    bic: float
+    chi2_per_dof: float
+
+
+def _projected_fit(logs: np.ndarray, y: np.ndarray, p: np.ndarray, offset: bool):
+    """For fixed exponents p, the linear constants (c or c, d) minimizing the relative residuals."""
+    f = np.exp(logs @ p) if logs.shape[1] else np.ones_like(y)
+    columns = np.column_stack([f, np.ones_like(f)]) if offset else f[:, None]
+    beta = np.linalg.lstsq(columns / y[:, None], np.ones_like(y), rcond=None)[0]
+    return beta, f, 1.0 - columns @ beta / y
+
+
+def power_law_search(variables: dict, y, *, noise=None, offset: bool = True,
+                     max_variables: int = 3) -> list[PowerLawModel]:
+    r"""Fit :math:`y = c\prod_{i\in S} x_i^{p_i}` (and :math:`+\,d`) with real exponents for every subset
+    :math:`S` of the variables, and rank the models by the Bayesian information criterion.
+
+    The exponents are not taken from a list: they are fitted, so the search can return :math:`a^{1.47}` as
+    readily as :math:`a^{3/2}`. All models minimize the same loss, the sum of squared *relative*
+    residuals :math:`\mathrm{RSS} = \sum_k ((y_k - \hat y_k)/y_k)^2` (variable projection: for given
+    exponents, :math:`c` and :math:`d` follow by linear least squares; the exponents start from the
+    straight-line fit on logarithmic axes and are refined by ``scipy.optimize.least_squares``). A model
+    with :math:`k` fitted numbers is charged :math:`k\ln N`:
+
+    .. math::  \mathrm{BIC} = \mathrm{RSS}/\sigma^2 + k\ln N \ \ (\text{noise } \sigma \text{ known}), \qquad
+               \mathrm{BIC} = N\ln(\mathrm{RSS}/N) + k\ln N \ \ (\text{otherwise}).
+
+    With a known noise level, ``chi2_per_dof`` near 1 (within a few :math:`\sqrt{2/(N-k)}`) says the model
+    explains the data down to the noise; a value far above 1 says that *no* model in the search does,
+    whatever the ranking: the law lies outside the grammar.
+
+    Args:
+      variables: ``{name: values}``, each positive, of shape ``[N]``.
+      y: positive targets ``[N]``.
+      noise: relative standard deviation of the measurement errors of ``y``, > 0, or ``None`` (unknown).
+      offset: also fit the models with an additive constant :math:`d`.
+      max_variables: largest number of variables in one product, >= 1.
+
+    Returns:
+      ``list[PowerLawModel]`` sorted by increasing BIC (the first is the preferred model); models with as
+      many parameters as data points are left out. ``exponent_errors`` are the standard errors from the
+      Jacobian at the optimum (scaled by ``noise`` when given, else by the residual scatter).
+
+    Raises:
+      TypeError: ``variables`` not a non-empty dict; ``y`` or a variable not an array of real numbers;
+        ``noise`` not a number; ``offset`` not a bool; ``max_variables`` not an integer.
+      ValueError: ``y`` or a variable not 1-D, empty, non-finite or not positive; a variable of another
+        shape than ``y``; ``noise`` not > 0; ``max_variables`` < 1.
+    """
+    from scipy.optimize import least_squares
+
+    if not isinstance(variables, dict) or not variables:
+        raise TypeError(f"variables must be a non-empty dict {{name: array}}, got {type(variables).__name__}")
+    y = _v.numpy_array("y", y, ndim=1)
+    if np.any(y <= 0):
+        raise ValueError(f"y must be positive (the search fits real powers and relative errors), "
+                         f"got {y[y <= 0][0]:.6g} at index {int(np.argmax(y <= 0))}")
+    data = {}
+    for name, values in variables.items():
+        arr = _v.numpy_array(f"variables[{name!r}]", values, ndim=1)
+        if arr.shape != y.shape:
+            raise ValueError(f"variables[{name!r}] must have the shape of y, {y.shape}, got {arr.shape}")
+        if np.any(arr <= 0):
+            raise ValueError(f"variables[{name!r}] must be positive for real powers, got {arr[arr <= 0][0]:.6g}")
+        data[str(name)] = np.log(arr)
+    if noise is not None:
+        noise = _v.positive_float("noise", noise)
+    offset = _v.boolean("offset", offset)
+    max_variables = _v.count("max_variables", max_variables, minimum=1)
+
+    n = y.size
+    names = list(data)
+    found = []
+    for size in range(0, min(max_variables, len(names)) + 1):
+        for subset in itertools.combinations(names, size):
+            logs = np.column_stack([data[v] for v in subset]) if subset else np.zeros((n, 0))
+            for with_offset in ((False, True) if (offset and subset) else (False,)):
+                k = 1 + size + with_offset
+                if k >= n:
+                    continue
+                # start from the straight line on logarithmic axes
+                design = np.column_stack([np.ones(n), logs])
+                p0 = np.linalg.lstsq(design, np.log(y), rcond=None)[0][1:]
+                if size:
+                    sol = least_squares(lambda p: _projected_fit(logs, y, p, with_offset)[2], p0, method="lm",
+                                        xtol=1e-14, ftol=1e-14, gtol=1e-14)
+                    p = sol.x
+                else:
+                    p = p0
+                beta, f, resid = _projected_fit(logs, y, p, with_offset)
+                rss = float(resid @ resid)
+                # Jacobian of the relative residuals in all k parameters (c, exponents, d), for error bars
+                jac = [-f / y] + [-beta[0] * f * logs[:, i] / y for i in range(size)]
+                if with_offset:
+                    jac.append(-1.0 / y)
+                jac = np.column_stack(jac)
+                scale2 = noise**2 if noise is not None else rss / (n - k)
+                cov = scale2 * np.linalg.pinv(jac.T @ jac)
+                errs = tuple(float(np.sqrt(max(cov[1 + i, 1 + i], 0.0))) for i in range(size))
+                if noise is not None:
+                    bic = rss / noise**2 + k * np.log(n)
+                    chi2 = rss / noise**2 / (n - k)
+                else:
+                    bic = n * np.log(max(rss / n, 1e-300)) + k * np.log(n)
+                    chi2 = float("nan")
+                text = " ".join(f"{v}^{q:.5g}" if q >= 0 else f"{v}^({q:.5g})" for v, q in zip(subset, p))
+                formula = f"{beta[0]:.6g}" + (f" * {text}" if text else "") + (f" + {beta[1]:.6g}" if with_offset else "")
+                found.append(PowerLawModel(formula, tuple(subset), tuple(float(q) for q in p), errs,
+                                           tuple(float(b) for b in beta), int(k), rss, float(bic), float(chi2)))
+    return sorted(found, key=lambda m: m.bic)
+
+
+# ---------------------------------------------------------------------------------------------------
+# An invariant of chaotic dynamics: the largest Lyapunov exponent
+# ---------------------------------------------------------------------------------------------------
+
+
+def _lyapunov_chain(vector_field, x0, dt, params, n_steps: int, n_transient: int):
+    import jax
+    import jax.numpy as jnp
+
+    f = vector_field if params is None else (lambda x: vector_field(x, params))
+
+    def rk4_step(x):
+        k1 = f(x)
+        k2 = f(x + 0.5 * dt * k1)
+        k3 = f(x + 0.5 * dt * k2)
+        k4 = f(x + dt * k3)
+        return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def step(carry, _):
+        x, u = carry
+        x_new, u_new = jax.jvp(rk4_step, (x,), (u,))  # the step and its linearization applied to u
+        norm = jnp.linalg.norm(u_new)
+        return (x_new, u_new / norm), jnp.log(norm)
+
+    u0 = jnp.ones_like(x0) / jnp.sqrt(x0.size)
+    carry, _ = jax.lax.scan(step, (x0, u0), None, length=n_transient) if n_transient else ((x0, u0), None)
+    (x_end, _), logs = jax.lax.scan(step, carry, None, length=n_steps)
+    return jnp.sum(logs) / (n_steps * dt), jnp.all(jnp.isfinite(x_end))
+
+
+def largest_lyapunov_exponent(vector_field, x0, *, dt: float, n_steps: int, n_transient: int = 0, params=None):
+    r"""The largest Lyapunov exponent of :math:`\dot{\mathbf x} = \mathbf f(\mathbf x)`, by Benettin's method.
+
+    A tangent vector :math:`\mathbf u` is carried along the trajectory by the linearization of each
+    fourth-order Runge–Kutta step (``jax.jvp``) and renormalized after every step; the exponent is the
+    mean logarithmic growth per unit time,
+
+    .. math::  \lambda_1 = \frac{1}{n\,\Delta t}\sum_{k=1}^{n} \ln \lVert D\Phi_{\Delta t}\,\mathbf u_{k-1}\rVert .
+
+    The first ``n_transient`` steps (which bring the state onto the attractor and align :math:`\mathbf u`
+    with the most unstable direction) are not counted. The whole run is one ``jax.lax.scan`` under
+    ``jax.jit``; a batch of starting points runs under ``jax.vmap``, and the spread of their exponents
+    gives an error bar, provided the trajectories are independent (start them at random points and let
+    the transient decorrelate them; points taken from one trajectory a short time apart follow the same
+    orbit and their exponents are nearly equal). With ``params``, the field is called as
+    ``vector_field(x, params)`` and ``params`` is traced, so models that differ only in their
+    parameters share one compilation. For a linear field :math:`\mathbf f = A\mathbf x` the result is the
+    largest real part of the eigenvalues of :math:`A`, up to the :math:`O(\Delta t^4)` error of the step
+    and an :math:`O(1/(n\Delta t))` term from the initial direction.
+
+    Args:
+      vector_field: ``x -> dx/dt`` (or ``(x, params) -> dx/dt``), JAX-traceable, float[d] to float[d].
+      x0: starting point float[d], or a batch float[n_chains, d] of independent starting points.
+      dt: time step, > 0.
+      n_steps: number of counted steps, >= 1.
+      n_transient: steps run first and not counted, >= 0.
+      params: optional pytree of arrays passed to ``vector_field`` as its second argument (the same for
+        every starting point).
+
+    Returns:
+      ``lam``: a JAX array, shape ``[]`` for one starting point or ``[n_chains]`` for a batch, in the
+      dtype of ``x0``, in units of 1/time.
+
+    Raises:
+      TypeError: ``vector_field`` not callable; ``x0`` not an array of real numbers; ``dt`` not a number;
+        ``n_steps`` or ``n_transient`` not an integer.
+      ValueError: ``x0`` not 1-D or 2-D, empty or non-finite; ``vector_field`` returning another shape;
+        ``dt`` not > 0; ``n_steps`` < 1; ``n_transient`` < 0; a trajectory that left the finite numbers
+        (an unstable step or a field that blows up).
+    """
+    import jax
+
+    vector_field = _v.callable_("vector_field", vector_field)
+    x0 = _v.float_array("x0", x0, finite=True, nonempty=True)
+    if x0.ndim not in (1, 2):
+        raise ValueError(f"x0 must be one starting point [d] or a batch [n_chains, d], got shape {x0.shape}")
+    dt = _v.positive_float("dt", dt)
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    n_transient = _v.count("n_transient", n_transient, minimum=0)
+    point = x0 if x0.ndim == 1 else x0[0]
+    out = jax.eval_shape(vector_field, point) if params is None else jax.eval_shape(vector_field, point, params)
+    if getattr(out, "shape", None) != point.shape:
+        raise ValueError(f"vector_field must return an array of the state's shape {point.shape}, "
+                         f"got {getattr(out, 'shape', type(out).__name__)}")
+    lam, finite = _lyapunov_compiled(vector_field, n_steps, n_transient, params is None)(x0, x0.dtype.type(dt), params)
+    if not bool(np.all(np.asarray(finite))):
+        raise ValueError("a trajectory left the finite numbers: reduce dt, or start inside the basin of the "
+                         "attractor (the vector field may blow up from these starting points)")
+    return lam
+
+
+@functools.lru_cache(maxsize=32)
+def _lyapunov_compiled(vector_field, n_steps, n_transient, no_params):
+    import jax
+
+    def one(x0, dt, params):
+        return _lyapunov_chain(vector_field, x0, dt, None if no_params else params, n_steps, n_transient)
+
+    def run(x0, dt, params):
+        if x0.ndim == 1:
+            return one(x0, dt, params)
+        return jax.vmap(one, in_axes=(0, None, None))(x0, dt, params)
+
+    return jax.jit(run)
+
+
+# ---------------------------------------------------------------------------------------------------
+# SINDy for a batch of problems (one per noise draw), vectorized with jax.vmap
+# ---------------------------------------------------------------------------------------------------
+
+
+def _stlsq_gram(gram, rhs, threshold, max_iter: int):
+    """Sequentially thresholded least squares from the normal equations G xi = b, with a fixed round budget."""
+    import jax
+    import jax.numpy as jnp
+
+    def refit(active):  # active: bool[n_terms, n_vars]
+        def one(mask, b):
+            m = mask.astype(gram.dtype)
+            # the inactive rows and columns become the identity, so their coefficients solve to exactly 0
+            return jnp.linalg.solve(gram * m[:, None] * m[None, :] + jnp.diag(1.0 - m), b * m)
+        return jax.vmap(one, in_axes=(1, 1), out_axes=1)(active, rhs)
+
+    xi0 = jnp.linalg.solve(gram, rhs)
+    active0 = jnp.abs(xi0) >= threshold
+
+    def cond(carry):
+        _, _, done, it = carry
+        return (~done) & (it < max_iter)
+
+    def body(carry):
+        active, _, _, it = carry
+        xi = refit(active)
+        new_active = active & (jnp.abs(xi) >= threshold)
+        done = jnp.all(new_active == active)
+        return new_active, jnp.where(active, xi, 0.0), done, it + 1
+
+    active, xi, done, _ = jax.lax.while_loop(cond, body, (active0, jnp.zeros_like(xi0), jnp.array(False), 0))
+    return xi, done
+
+
+@functools.lru_cache(maxsize=8)
+def _stlsq_batched(max_iter: int):
+    import jax
+
+    def run(theta, x_dot, threshold):
+        gram = _einsum("bnt,bns->bts", theta, theta)
+        rhs = _einsum("bnt,bnv->btv", theta, x_dot)
+        return jax.vmap(lambda g, b: _stlsq_gram(g, b, threshold, max_iter))(gram, rhs)
+
+    return jax.jit(run)
+
+
+def _einsum(*args):
+    import jax.numpy as jnp
+
+    return jnp.einsum(*args, precision="highest")
+
+
+def sindy_batch(theta, x_dot, *, threshold: float, max_iter: int = 20):
+    r""":func:`sindy` for a batch of independent problems at once (``jax.vmap`` under ``jax.jit``).
+
+    Each problem is solved from its normal equations :math:`G = \Theta^\top\Theta`,
+    :math:`b = \Theta^\top\dot X`: the threshold-and-refit rounds act on the small
+    ``[n_terms, n_terms]`` matrices only, so a batch of noise draws costs little more than the products
+    that form them. The rounds are those of :func:`sindy` (start from least squares, remove coefficients
+    below ``threshold``, refit on the survivors, stop after a round that removed nothing), so both return
+    the same model up to rounding; the normal equations square the condition number of
+    :math:`\Theta`, which float64 absorbs for polynomial libraries of moderate degree.
+
+    Args:
+      theta: libraries float[batch, n_samples, n_terms] (one :func:`polynomial_library` per problem).
+      x_dot: derivatives float[batch, n_samples, n_vars].
+      threshold: coefficients smaller than this in magnitude are removed, > 0.
+      max_iter: largest number of threshold-and-refit rounds, >= 1.
+
+    Returns:
+      ``(xi, converged)``: NumPy arrays float[batch, n_terms, n_vars] (exact zeros for removed terms) and
+      bool[batch], whether the set of active terms had stopped changing within ``max_iter`` rounds (an
+      unconverged model is returned as it stands, flagged, rather than raised, so that one bad draw does
+      not stop a batch).
+
+    Raises:
+      TypeError: ``theta`` or ``x_dot`` not an array of real numbers; ``threshold`` not a number;
+        ``max_iter`` not an integer.
+      ValueError: ``theta`` or ``x_dot`` not 3-D, empty or non-finite; batch sizes or sample counts that
+        differ; ``threshold`` not finite and > 0; ``max_iter`` < 1.
+    """
+    theta = _v.numpy_array("theta", theta, ndim=3)
+    x_dot = _v.numpy_array("x_dot", x_dot, ndim=3)
+    if theta.shape[:2] != x_dot.shape[:2]:
+        raise ValueError(f"theta [batch, n_samples, n_terms] and x_dot [batch, n_samples, n_vars] must agree in "
+                         f"batch and samples, got {theta.shape} and {x_dot.shape}")
+    threshold = _v.positive_float("threshold", threshold)
+    max_iter = _v.count("max_iter", max_iter, minimum=1)
+    xi, done = _stlsq_batched(int(max_iter))(theta, x_dot, threshold)
+    return np.asarray(xi, dtype=float), np.asarray(done, dtype=bool)

@@ -89,3 +89,48 @@ def test_threshold_scan_over_the_exercise_range_converges():
     right = np.array([np.array_equal(m != 0, lorenz) for m in models])
     assert right.any() and not right.all()
     ch09.check_threshold_scan(theta, dx, thresholds, n_terms, right)
+
+
+def _pendulum_data():
+    from scipy.special import ellipk
+
+    noise = 3e-5
+    theta0 = np.linspace(0.05, 1.2, 30)
+    periods = 4 * ellipk(np.sin(theta0 / 2) ** 2) * (1 + noise * np.asarray(jax.random.normal(jax.random.key(9), (30,))))
+    return theta0, periods, noise
+
+
+def _series_b(theta0, periods, degree):
+    design = np.column_stack([theta0 ** (2 * j) for j in range(degree + 1)]) / periods[:, None]
+    coef = np.linalg.lstsq(design, np.ones_like(periods), rcond=None)[0]
+    return coef[1] / coef[0], coef
+
+
+def test_pendulum_outside_grammar(capsys):
+    from physml_helpers.discovery import power_law_search
+
+    theta0, periods, noise = _pendulum_data()
+    best = power_law_search({"theta0": theta0}, periods, noise=noise)[0]
+    b, coef = _series_b(theta0, periods, 3)
+    ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof, b)
+    assert "correct" in capsys.readouterr().out
+    # the same cubic fit on absolute residuals is as right (0.02 standard errors away)
+    design = np.column_stack([theta0 ** (2 * j) for j in range(4)])
+    c = np.linalg.lstsq(design, periods, rcond=None)[0]
+    ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof, c[1] / c[0])
+    assert "correct" in capsys.readouterr().out
+    # typical wrong answers: a series stopped at theta0^4 (its chi2 looks fine, its b is biased)
+    b2, _ = _series_b(theta0, periods, 2)
+    with pytest.raises(AssertionError, match="theta0\\^2 and theta0\\^4 only"):
+        ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof, b2)
+    with pytest.raises(AssertionError, match="c1 / c0"):
+        ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof, coef[1])
+    dof = theta0.size - best.n_params
+    with pytest.raises(AssertionError, match="degrees of freedom"):
+        ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof * dof, b)
+    with pytest.raises(AssertionError, match="noise\\*\\*2"):
+        ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.rss, b)
+    with pytest.raises(AssertionError, match="b"):
+        ch09.check_pendulum_outside_grammar(theta0, periods, noise, best.chi2_per_dof, 1 / 8)
+    ch09.check_pendulum_outside_grammar(theta0, periods, noise, ..., ...)
+    assert "not attempted" in capsys.readouterr().out

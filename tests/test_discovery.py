@@ -317,3 +317,114 @@ def test_fits_are_float64_whatever_the_input_dtype():
     assert theta.dtype == np.float64
     assert sindy(theta, (2 * x)[:, None], threshold=0.1).dtype == np.float64
     assert null_space(np.ones((3, 2), np.float32)).dtype == np.float64
+
+
+def test_shipped_jpl_periods_are_consistent_with_the_absolute_kepler_law():
+    """P = 360 deg / L' from Standish's table: Earth's is the sidereal year, and the terrestrial planets obey
+    P = 2 pi a^(3/2) / (k sqrt(1 + m/M)) with Gauss's constant k to within 25 ppm."""
+    from physml_helpers.discovery import load_planets
+
+    planets = load_planets()
+    assert planets["period_jpl_days"][2] == pytest.approx(365.25636, abs=2e-5)  # sidereal year, days
+    k = 0.01720209895
+    model = 2 * np.pi / k * planets["a_au"] ** 1.5 / np.sqrt(1 + 1 / planets["sun_mass_ratio"])
+    residual = np.log(planets["period_jpl_days"] / model)
+    assert np.all(np.abs(residual[:4]) < 25e-6)
+    assert residual[7] < -300e-6  # Neptune orbits the Sun plus the planets inside: shorter period
+
+
+def test_power_law_search_recovers_exact_and_noisy_laws():
+    import jax
+
+    from physml_helpers.discovery import power_law_search
+
+    x = np.geomspace(0.3, 30, 12)
+    best = power_law_search({"x": x}, 3.0 * x**1.7)[0]
+    assert best.variables == ("x",) and best.exponents[0] == pytest.approx(1.7, abs=1e-9)
+    assert best.constants[0] == pytest.approx(3.0, rel=1e-9) and best.rss < 1e-20
+    # two variables, one of them irrelevant, and an offset
+    rng = np.random.default_rng(3)
+    length, gravity, junk = rng.uniform(0.2, 2.0, (3, 30))
+    models = power_law_search({"L": length, "g": gravity, "u": junk}, 2.0 * length**0.5 * gravity**-1.5 + 5.0)
+    best = models[0]
+    assert set(best.variables) >= {"L", "g"} and len(best.constants) == 2
+    exps = dict(zip(best.variables, best.exponents))
+    assert exps["L"] == pytest.approx(0.5, abs=1e-6) and exps["g"] == pytest.approx(-1.5, abs=1e-6)
+    assert best.constants[1] == pytest.approx(5.0, abs=1e-6)
+    # known relative noise: the true model has chi2/dof near 1, its exponent within a few error bars
+    noise = 1e-3
+    eps = np.asarray(jax.random.normal(jax.random.key(0), (200,)))
+    x = np.geomspace(0.5, 5.0, 200)
+    models = power_law_search({"x": x}, 2.0 * x**-1.3 * (1 + noise * eps), noise=noise, offset=False)
+    best = models[0]
+    dof = 200 - best.n_params
+    assert abs(best.chi2_per_dof - 1) < 4 * np.sqrt(2 / dof)
+    assert abs(best.exponents[0] + 1.3) < 4 * best.exponent_errors[0]
+    assert models[-1].variables == () and models[-1].chi2_per_dof > 100  # a constant cannot fit
+    with pytest.raises(ValueError, match="y must be positive"):
+        power_law_search({"x": x}, -x)
+    with pytest.raises(ValueError, match="positive for real powers"):
+        power_law_search({"x": x - 1}, x)
+    with pytest.raises(TypeError, match="variables"):
+        power_law_search([x], x)
+    with pytest.raises(ValueError, match="noise"):
+        power_law_search({"x": x}, x, noise=-1.0)
+
+
+def test_largest_lyapunov_exponent_of_linear_flows_and_lorenz():
+    import jax.numpy as jnp
+
+    from physml_helpers.discovery import largest_lyapunov_exponent
+
+    # rotation with growth rate 0.3: the norm of any tangent vector grows exactly as exp(0.3 t)
+    spiral = jnp.array([[0.3, 1.0], [-1.0, 0.3]])
+    lam = largest_lyapunov_exponent(lambda x: spiral @ x, jnp.array([1.0, 0.0]), dt=0.01, n_steps=5000)
+    assert float(lam) == pytest.approx(0.3, abs=1e-9)
+    # diagonal contraction: |u(T)| = sqrt(e^{-T} + e^{-4T}) / sqrt(2) from u0 = (1, 1)/sqrt(2)
+    diag = jnp.array([-0.5, -2.0])
+    T = 20.0
+    lam = largest_lyapunov_exponent(lambda x: diag * x, jnp.array([1.0, 1.0]), dt=0.01, n_steps=2000)
+    exact = np.log(np.sqrt(np.exp(-T) + np.exp(-4 * T)) / np.sqrt(2)) / T
+    assert float(lam) == pytest.approx(exact, abs=1e-8)
+
+    def lorenz(s):
+        x, y, z = s
+        return jnp.array([10 * (y - x), x * (28 - z) - y, x * y - 8 / 3 * z])
+
+    starts = jnp.array([[1.0, 1.0, 20.0], [-5.0, -3.0, 25.0], [2.0, 8.0, 30.0], [-1.0, 2.0, 15.0]] * 4)
+    starts = starts + 0.1 * jnp.arange(16.0)[:, None]
+    lam = np.asarray(largest_lyapunov_exponent(lorenz, starts, dt=0.01, n_steps=3000, n_transient=500))
+    assert lam.shape == (16,)
+    # published value 0.9056 (Sprott 2003), within four standard errors of the 16-start mean
+    assert abs(lam.mean() - 0.9056) < 4 * lam.std(ddof=1) / np.sqrt(lam.size)
+    with pytest.raises(ValueError, match="state's shape"):
+        largest_lyapunov_exponent(lambda x: x[:1], jnp.ones(2), dt=0.1, n_steps=3)
+    with pytest.raises(ValueError, match="finite"):
+        largest_lyapunov_exponent(lambda x: x**3, jnp.array([10.0]), dt=1.0, n_steps=50)
+    with pytest.raises(ValueError, match="dt"):
+        largest_lyapunov_exponent(lambda x: x, jnp.ones(2), dt=0.0, n_steps=3)
+
+
+def test_sindy_batch_matches_sindy_draw_by_draw():
+    from physml_helpers.discovery import sindy_batch
+
+    rng = np.random.default_rng(5)
+    thetas, dots = [], []
+    for _ in range(4):
+        s = rng.normal(scale=8, size=(400, 3)) + np.array([0, 0, 25.0])
+        x, y, z = s.T
+        dx = np.column_stack([10 * (y - x), x * (28 - z) - y, x * y - 8 / 3 * z]) + rng.normal(scale=2.0, size=(400, 3))
+        thetas.append(polynomial_library(s, 2)[0])
+        dots.append(dx)
+    xi, converged = sindy_batch(np.stack(thetas), np.stack(dots), threshold=0.5)
+    assert xi.shape == (4, 10, 3) and converged.all()
+    for b in range(4):
+        want = sindy(thetas[b], dots[b], threshold=0.5)
+        assert np.array_equal(xi[b] != 0, want != 0)
+        np.testing.assert_allclose(xi[b], want, atol=1e-9)
+    _, converged = sindy_batch(np.stack(thetas), np.stack(dots), threshold=0.5, max_iter=1)
+    assert not converged.all()  # one round cannot settle these supports
+    with pytest.raises(ValueError, match="3-D"):
+        sindy_batch(thetas[0], dots[0], threshold=0.5)
+    with pytest.raises(ValueError, match="must agree"):
+        sindy_batch(np.stack(thetas), np.stack(dots)[:, :10], threshold=0.5)

@@ -3,7 +3,7 @@
 References: the IAU 2009 heliocentric gravitational constant; the exact period 2 pi sqrt(m/k) of a
 harmonic oscillator; the seven-term structure of the Lorenz equations (with the counts recomputed by the
 package's own SINDy); momentum and total (kinetic plus heat) energy as the conserved combinations of
-inelastic collisions.
+inelastic collisions; the small-amplitude series of the pendulum period, T = 2 pi (1 + theta0^2/16 + ...).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from physml_helpers.course.checks import call, exercise, expect_close
 
 __all__ = ["check_sun_gm", "check_spring_period", "check_threshold_scan", "check_heat_restores_energy",
-           "GM_SUN_IAU"]
+           "check_pendulum_outside_grammar", "GM_SUN_IAU"]
 
 GM_SUN_IAU = 1.32712440041e20  # m^3 s^-2, IAU 2009 system of astronomical constants (TDB-compatible)
 
@@ -119,3 +119,57 @@ def check_heat_restores_energy(laws):
             text = " + ".join(n for n, c in zip(names, want) if c)
             raise AssertionError(f"no row of laws is {text} (within the noise, 2e-2).")
     return "with the heat counted, K1 + K2 + Q is conserved again: energy is, kinetic energy is not."
+
+
+def _series_fit(theta0, periods, noise, degree):
+    """Least squares of T = sum_j c_j theta0^(2j), j <= degree, on relative residuals: b = c1/c0 and its error."""
+    design = np.column_stack([theta0 ** (2 * j) for j in range(degree + 1)]) / periods[:, None]
+    coef = np.linalg.lstsq(design, np.ones_like(periods), rcond=None)[0]
+    cov = noise**2 * np.linalg.inv(design.T @ design)
+    grad = np.zeros(degree + 1)
+    grad[0], grad[1] = -coef[1] / coef[0] ** 2, 1 / coef[0]
+    return coef[1] / coef[0], float(np.sqrt(grad @ cov @ grad))
+
+
+@exercise("9.5")
+def check_pendulum_outside_grammar(theta0, periods, noise, chi2_power, b):
+    """``chi2_power``: reduced chi^2 of the BIC winner of ``power_law_search`` on the pendulum data;
+    ``b``: the coefficient of theta0^2 in T = 2 pi (1 + b theta0^2 + ...), from a fit up to theta0^6."""
+    from physml_helpers.discovery import power_law_search
+
+    theta0, periods = np.asarray(theta0, dtype=float), np.asarray(periods, dtype=float)
+    noise = float(noise)
+    if theta0.ndim != 1 or periods.shape != theta0.shape:
+        raise AssertionError(f"theta0 and periods should be 1-D arrays of one length, got {theta0.shape} and {periods.shape}.")
+    best = power_law_search({"theta0": theta0}, periods, noise=noise)[0]
+    dof = theta0.size - best.n_params
+    want = best.chi2_per_dof
+    got = float(chi2_power)
+    if abs(got / (want * dof) - 1) < 0.01:
+        raise AssertionError(f"chi2_power = {got:.4g} is the total chi^2: divide by the degrees of freedom, N - k = {dof}.")
+    if abs(got / (want * noise**2) - 1) < 0.01 or abs(got / (want * noise**2 * dof) - 1) < 0.01:
+        raise AssertionError(f"chi2_power = {got:.3g} is a sum of squared relative residuals: divide it by noise**2 "
+                             "(and by N - k), or read .chi2_per_dof of the first model.")
+    expect_close("chi2_power", got, want, rtol=1e-2,
+                 hint="take the first (lowest-BIC) model of power_law_search(..., noise=noise) and its .chi2_per_dof.")
+    bound = 1 + 5 * np.sqrt(2 / dof)
+    if want < bound:
+        raise AssertionError(f"on these data a power law reaches the noise (chi2/dof = {want:.2f} < {bound:.2f}): "
+                             "use the exercise's data (amplitudes up to 1.2 rad).")
+    b_fit, b_error = _series_fit(theta0, periods, noise, 3)
+    got_b = float(b)
+    if abs(got_b / (2 * np.pi / 16) - 1) < 0.05:
+        raise AssertionError(f"b = {got_b:.4g} is close to 2 pi / 16: that is c1, not c1 / c0; divide by c0 (which is 2 pi).")
+    for degree, text in ((1, "theta0^2 only"), (2, "theta0^2 and theta0^4 only")):
+        b_low, _ = _series_fit(theta0, periods, noise, degree)
+        if abs(got_b - b_low) < 0.5 * b_error and abs(b_low - b_fit) > 2 * b_error:
+            raise AssertionError(f"b = {got_b:.5f} comes from a series with {text}: the next term, still far above the "
+                                 f"noise at 1.2 rad, biases b (the fit up to theta0^6 gives {b_fit:.5f}); fit up to theta0^6.")
+    # variants of the same cubic fit (weights, solver) agree far better than its standard error
+    expect_close("b", got_b, b_fit, rtol=0.0, atol=0.5 * b_error,
+                 hint=f"fit T = c0 + c1 t^2 + c2 t^4 + c3 t^6 (t = theta0) on relative residuals; b = c1 / c0.")
+    if abs(b_fit - 1 / 16) > 4 * b_error:
+        raise AssertionError(f"the cubic fit gives b = {b_fit:.5f}, more than four standard errors from 1/16: "
+                             "use the exercise's data.")
+    return (f"no power law reaches the noise (chi2/dof = {want:.0f}), and the series gives b = {got_b:.5f} ± "
+            f"{b_error:.5f}, 1/16 within {abs(got_b - 1 / 16) / b_error:.1f} standard errors.")
