@@ -26,7 +26,7 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 from physml_helpers._kernels import require_finite_history
-from physml_helpers.networks import _mlp, adam_scan, init_mlp
+from physml_helpers.networks import _mlp, _optax_update, adam_scan, init_mlp
 
 __all__ = [
     "ring_profile", "translated_profiles", "translation_generator", "orbit_frames",
@@ -265,7 +265,8 @@ def _losses(params, frames, frame_step):
 
 
 def train_autoencoder(key, frames, *, n_latent: int, frame_step: float, linearity_weight: float = 0.0,
-                      n_steps: int = 2000, lr: float = 3e-3, hidden: int = 32, depth: int = 2):
+                      n_steps: int = 2000, lr: float = 3e-3, hidden: int = 32, depth: int = 2,
+                      gradient_diagnostics: bool = False):
     r"""Train an autoencoder on the middle frames, full batch, with Adam and a cosine-decaying step.
 
     The loss is the relative reconstruction error
@@ -287,16 +288,22 @@ def train_autoencoder(key, frames, *, n_latent: int, frame_step: float, linearit
       lr: peak learning rate of the cosine schedule, > 0.
       hidden: width of the hidden layers, >= 1.
       depth: hidden layers in each of encoder and decoder, >= 0.
+      gradient_diagnostics: also record, per step, the norm of the loss gradient :math:`\lVert g_t\rVert` and
+        the cosine between consecutive gradients, :math:`g_t\cdot g_{t-1}/(\lVert g_t\rVert\lVert g_{t-1}\rVert)`
+        (0 at the first step). A cosine near -1 while the gradient grows is the signature of a step-size
+        instability: the iterate overshoots back and forth along a sharp direction (chapter 1). Same
+        optimizer and schedule; the run is recorded through a separate loop.
 
     Returns:
       ``(params, history)``: trained parameters (as from :func:`init_autoencoder`, in the dtype of
       ``frames``) and ``history`` float[n_steps, 2] holding the reconstruction and linearity terms before
-      each step.
+      each step; with ``gradient_diagnostics``, float[n_steps, 4], the gradient norm and the cosine between
+      consecutive gradients in columns 2 and 3.
 
     Raises:
       ConvergenceError: a loss became inf or nan (the optimizer diverged; lower ``lr``).
       TypeError: ``key`` not a typed JAX key, ``frames`` not numeric, counts not integers, numbers of the
-        wrong kind.
+        wrong kind, ``gradient_diagnostics`` not True or False.
       ValueError: ``frames`` not [3, n, n_points] or not finite, ``frame_step`` or ``lr`` not > 0,
         ``linearity_weight`` < 0, ``n_steps``, ``n_latent`` or ``hidden`` < 1, ``depth`` < 0.
     """
@@ -308,10 +315,12 @@ def train_autoencoder(key, frames, *, n_latent: int, frame_step: float, linearit
     weight = _v.positive_float("linearity_weight", linearity_weight, allow_zero=True)
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     lr = _v.positive_float("lr", lr)
+    gradient_diagnostics = _v.boolean("gradient_diagnostics", gradient_diagnostics)
     dtype = frames.dtype
     params = init_autoencoder(key, frames.shape[-1], n_latent, hidden=hidden, depth=depth, dtype=dtype)
-    params, history = _train(params, frames, jnp.asarray(h, dtype), jnp.asarray(weight, dtype),
-                             jnp.asarray(lr, dtype), n_steps)
+    train = _train_with_gradients if gradient_diagnostics else _train
+    params, history = train(params, frames, jnp.asarray(h, dtype), jnp.asarray(weight, dtype),
+                            jnp.asarray(lr, dtype), n_steps)
     require_finite_history("train_autoencoder", history, lr)
     return params, history
 
@@ -323,6 +332,34 @@ def _train(params, frames, h, weight, lr, n_steps):
         return rec + weight * lin, jnp.stack([rec, lin])
 
     return adam_scan(objective, params, lr=lr, n_steps=n_steps, has_aux=True)
+
+
+@functools.partial(jax.jit, static_argnames=("n_steps",))
+def _train_with_gradients(params, frames, h, weight, lr, n_steps):
+    """:func:`_train` (the same Adam and cosine schedule as :func:`~physml_helpers.networks.adam_kernel`), also
+    recording the gradient norm and the cosine between consecutive gradients."""
+    import optax
+    from jax.flatten_util import ravel_pytree
+
+    optimizer = optax.adam(optax.cosine_decay_schedule(lr, n_steps))
+
+    def objective(p):
+        rec, lin = _losses(p, frames, h)
+        return rec + weight * lin, jnp.stack([rec, lin])
+
+    def step(carry, _):
+        p, opt_state, g_prev = carry
+        (_, terms), grads = jax.value_and_grad(objective, has_aux=True)(p)
+        g = ravel_pytree(grads)[0]
+        norm, norm_prev = jnp.linalg.norm(g), jnp.linalg.norm(g_prev)
+        cosine = jnp.where(norm * norm_prev > 0, (g @ g_prev) / jnp.maximum(norm * norm_prev, jnp.finfo(g.dtype).tiny),
+                           jnp.zeros((), g.dtype))
+        updates, opt_state = _optax_update(optimizer, grads, opt_state, p)
+        return (optax.apply_updates(p, updates), opt_state, g), jnp.concatenate([terms, jnp.stack([norm, cosine])])
+
+    carry = (params, optimizer.init(params), jnp.zeros_like(ravel_pytree(params)[0]))
+    (params, _, _), history = jax.lax.scan(step, carry, None, length=n_steps)
+    return params, history
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import functools
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -109,6 +110,35 @@ def test_training_reduces_both_terms_and_is_reproducible():
     again, _ = train_autoencoder(jax.random.key(6), frames, n_latent=2, frame_step=0.05,
                                  linearity_weight=1.0, n_steps=300, hidden=16)
     np.testing.assert_array_equal(again["generator"], params["generator"])
+
+
+def test_gradient_diagnostics_record_the_gradient_and_leave_training_alone():
+    frames, _, _ = orbit_frames(jax.random.key(5), 32, frame_step=0.05)
+    kw = dict(n_latent=2, frame_step=0.05, linearity_weight=1.0, n_steps=40, hidden=8)
+    params, history = train_autoencoder(jax.random.key(6), frames, **kw)
+    params_d, history_d = train_autoencoder(jax.random.key(6), frames, gradient_diagnostics=True, **kw)
+    history, history_d = np.asarray(history), np.asarray(history_d)
+    assert history_d.shape == (40, 4)
+    # the same optimizer and schedule: the same trajectory, to rounding
+    np.testing.assert_allclose(history_d[:, :2], history, rtol=1e-7)
+    np.testing.assert_allclose(params_d["generator"], params["generator"], rtol=1e-7, atol=1e-12)
+    # reference: the gradient of the loss at the initial parameters, by jax.grad, and its cosine with the next one
+    from physml_helpers.symmetry import _losses
+
+    def loss(p):
+        rec, lin = _losses(p, frames, jnp.asarray(0.05))
+        return rec + 1.0 * lin
+
+    p0 = init_autoencoder(jax.random.key(6), 32, 2, hidden=8, dtype=frames.dtype)
+    g0 = jax.flatten_util.ravel_pytree(jax.grad(loss)(p0))[0]
+    assert history_d[0, 2] == pytest.approx(float(jnp.linalg.norm(g0)), rel=1e-10)
+    assert history_d[0, 3] == 0.0  # no previous gradient
+    assert np.all(np.abs(history_d[1:, 3]) <= 1 + 1e-12)
+    # one plain gradient step with a tiny rate: the next gradient is nearly parallel (cosine -> 1)
+    _, tiny = train_autoencoder(jax.random.key(6), frames, gradient_diagnostics=True, **{**kw, "n_steps": 2, "lr": 1e-9})
+    assert float(np.asarray(tiny)[1, 3]) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(TypeError, match="gradient_diagnostics must be True or False"):
+        train_autoencoder(jax.random.key(6), frames, gradient_diagnostics=1, **kw)
 
 
 def test_bad_inputs():
