@@ -11,6 +11,8 @@ samples as rows, ``X`` of shape ``[m, n]`` (forces) and ``J`` of shape ``[m, n]`
   projection of the unconstrained estimate in the metric of the data, :math:`\langle A, B\rangle_X =
   \operatorname{tr}(A\,X^\top X B^\top)`.
 * :func:`project_psd`: the nearest positive semidefinite matrix (the second law: :math:`L \succeq 0`).
+* :func:`expected_squared_errors`: the exact mean squared errors of the least-squares estimate and of its
+  symmetric part for Gaussian forces and noise (inverse-Wishart mean).
 * :func:`group_average`: average of a function over a finite group of input transformations.
 """
 
@@ -22,7 +24,8 @@ import numpy as np
 
 from physml_helpers import _validation as _v
 
-__all__ = ["symmetrize", "fit_response", "fit_symmetric_response", "project_psd", "group_average"]
+__all__ = ["symmetrize", "fit_response", "fit_symmetric_response", "project_psd", "expected_squared_errors",
+           "group_average"]
 
 
 def _square(name: str, W) -> np.ndarray:
@@ -101,9 +104,10 @@ def fit_symmetric_response(X, J) -> np.ndarray:
     r"""Least squares over symmetric matrices: :math:`\arg\min_{L = L^\top} \lVert J - X L\rVert_F`.
 
     Parametrizes :math:`L` by its :math:`n(n+1)/2` entries on and above the diagonal and solves the
-    resulting linear least-squares problem. When :math:`X^\top X \propto 1` (isotropic forces) the result
+    resulting linear least-squares problem. When :math:`X^\top X \propto 1` exactly the result
     equals :func:`symmetrize` of :func:`fit_response`; otherwise it is the projection of the unconstrained
-    estimate in the metric :math:`\operatorname{tr}(A\,X^\top X B^\top)` set by the data.
+    estimate in the metric :math:`\operatorname{tr}(A\,X^\top X B^\top)` set by the data. Random isotropic forces
+    give :math:`X^\top X \propto 1` only approximately, so the two then differ slightly in every sample.
 
     Args:
       X: forces ``[n_samples, n]`` (rows are samples), n_samples >= n.
@@ -152,6 +156,67 @@ def project_psd(W) -> np.ndarray:
     S = symmetrize(W)
     values, vectors = np.linalg.eigh(S)
     return (vectors * np.clip(values, 0.0, None)) @ vectors.T
+
+
+def _covariance(name: str, C) -> np.ndarray:
+    C = _square(name, C)
+    if not np.allclose(C, C.T, rtol=0, atol=1e-12 * max(1.0, float(np.max(np.abs(C))))):
+        raise ValueError(f"{name} must be a symmetric covariance matrix, got an asymmetric one "
+                         f"(largest |C - C^T| = {np.max(np.abs(C - C.T)):.1e})")
+    smallest = float(np.linalg.eigvalsh(C)[0])
+    if smallest <= 0:
+        raise ValueError(f"{name} must be positive definite, got smallest eigenvalue {smallest:.3g}")
+    return C
+
+
+def expected_squared_errors(noise_cov, force_cov, n_samples: int) -> tuple[float, float]:
+    r"""Exact mean squared errors of the least-squares response matrix and of its symmetric part.
+
+    Model: the rows of the forces ``X`` [m, n] are independent :math:`N(0, C)` (``force_cov``, no mean and no
+    intercept in the fit), and the fluxes are :math:`J = X L^\top + E` with rows of ``E`` independent
+    :math:`N(0, \Sigma)` (``noise_cov``, covariance across flux components). Given ``X``, the error of
+    :func:`fit_response` has :math:`\operatorname{Cov}(\Delta W_{ij}, \Delta W_{kl}) = \Sigma_{ik} M_{jl}` with
+    :math:`M = (X^\top X)^{-1}`, so
+
+    .. math::
+        \mathbb E\lVert W - L\rVert^2 = \operatorname{tr}\Sigma\,\operatorname{tr}M, \qquad
+        \mathbb E\lVert \operatorname{sym}W - L\rVert^2
+          = \tfrac12\big(\operatorname{tr}\Sigma\,\operatorname{tr}M + \operatorname{tr}(\Sigma M)\big),
+
+    and :math:`X^\top X` is Wishart with mean inverse :math:`\mathbb E M = C^{-1}/(m - n - 1)` for
+    :math:`m > n + 1`. For :math:`\Sigma = \sigma^2 1` the ratio is :math:`(n+1)/2n` for every ``X``, and
+    :math:`\mathbb E\lVert W - L\rVert^2 = \sigma^2 n \operatorname{tr}C^{-1}/(m - n - 1)`
+    (:math:`\sigma^2 n^2/(m - n - 1)` for :math:`C = 1`). Used in chapter 14.
+
+    Args:
+      noise_cov: symmetric positive definite ``[n, n]``, the covariance :math:`\Sigma` of the noise on the n
+        flux components of one sample.
+      force_cov: symmetric positive definite ``[n, n]``, the covariance :math:`C` of the n forces of one sample.
+      n_samples: number of samples m per experiment, an integer > n + 1 (the mean of the inverse Wishart
+        matrix is infinite for m <= n + 1).
+
+    Returns:
+      ``(mse_ls, mse_sym)``: the exact :math:`\mathbb E\lVert W - L\rVert_F^2` and
+      :math:`\mathbb E\lVert \operatorname{sym}W - L\rVert_F^2`, Python floats; their ratio lies in [1/2, 1].
+
+    Raises:
+      TypeError: a covariance not an array of real numbers; ``n_samples`` not an integer.
+      ValueError: a covariance not square, symmetric and positive definite, or empty or non-finite; the two of
+        different sizes; ``n_samples`` <= n + 1.
+    """
+    noise_cov = _covariance("noise_cov", noise_cov)
+    force_cov = _covariance("force_cov", force_cov)
+    if noise_cov.shape != force_cov.shape:
+        raise ValueError(f"noise_cov and force_cov must both be [n, n] for the same n, got {noise_cov.shape} "
+                         f"and {force_cov.shape}")
+    n = noise_cov.shape[0]
+    m = _v.count("n_samples", n_samples)
+    if m <= n + 1:
+        raise ValueError(f"n_samples must be > n + 1 = {n + 1} for a finite mean squared error, got {m}")
+    mean_M = np.linalg.inv(force_cov) / (m - n - 1)  # mean of the inverse Wishart matrix (X^T X)^{-1}
+    mse_ls = float(np.trace(noise_cov) * np.trace(mean_M))
+    mse_sym = float(0.5 * (mse_ls + np.trace(noise_cov @ mean_M)))
+    return mse_ls, mse_sym
 
 
 def group_average(fn: Callable, transforms: Sequence[Callable]) -> Callable:

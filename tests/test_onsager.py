@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from physml_helpers.onsager import fit_response, fit_symmetric_response, group_average, project_psd, symmetrize
+from physml_helpers.onsager import (expected_squared_errors, fit_response, fit_symmetric_response, group_average,
+                                    project_psd, symmetrize)
 
 rng = np.random.default_rng(0)
 
@@ -134,3 +135,51 @@ def test_linear_algebra_is_done_in_float64_whatever_the_input_dtype():
     for fn in (fit_response, fit_symmetric_response):
         assert fn(X, J).dtype == np.float64
     assert symmetrize(np.eye(2, dtype=np.float32)).dtype == np.float64
+
+
+def test_expected_squared_errors_closed_forms():
+    # iid noise: sigma^2 n^2 / (m - n - 1) for unit forces, and the ratio (n+1)/2n for any force covariance
+    for n, m, sigma in ((2, 10, 0.3), (3, 30, 0.5), (5, 12, 2.0)):
+        mse, mse_sym = expected_squared_errors(sigma**2 * np.eye(n), np.eye(n), m)
+        assert mse == pytest.approx(sigma**2 * n**2 / (m - n - 1), rel=1e-14)
+        assert mse_sym / mse == pytest.approx((n + 1) / (2 * n), rel=1e-14)
+        mse_c, mse_sym_c = expected_squared_errors(sigma**2 * np.eye(n), _spd(n), m)
+        assert mse_sym_c / mse_c == pytest.approx((n + 1) / (2 * n), rel=1e-12)
+    # noise and weak force on the same component: the error sits on the diagonal, symmetrizing removes ~nothing
+    mse, mse_sym = expected_squared_errors(np.diag([1e-6, 1e-6, 1.0]), np.diag([1.0, 1.0, 1e-6]), 30)
+    assert mse_sym / mse == pytest.approx(1.0, abs=1e-5)
+    # on different components: the error sits off the diagonal, symmetrizing removes half
+    mse, mse_sym = expected_squared_errors(np.diag([1.0, 1e-6, 1e-6]), np.diag([1.0, 1.0, 1e-6]), 30)
+    assert mse_sym / mse == pytest.approx(0.5, abs=1e-5)
+
+
+def test_expected_squared_errors_against_monte_carlo():
+    n, m, trials = 3, 12, 20000
+    local = np.random.default_rng(11)
+    A, B = local.normal(size=(2, n, n))
+    noise_cov, force_cov = A @ A.T + 0.1 * np.eye(n), B @ B.T + 0.1 * np.eye(n)
+    L = _spd(n)
+    X = local.normal(size=(trials, m, n)) @ np.linalg.cholesky(force_cov).T
+    E = local.normal(size=(trials, m, n)) @ np.linalg.cholesky(noise_cov).T
+    Xt = X.transpose(0, 2, 1)
+    dW = np.linalg.solve(Xt @ X, Xt @ (X @ L.T + E)).transpose(0, 2, 1) - L
+    e_w = np.sum(dW**2, axis=(1, 2))
+    e_s = np.sum(((dW + dW.transpose(0, 2, 1)) / 2) ** 2, axis=(1, 2))
+    want_w, want_s = expected_squared_errors(noise_cov, force_cov, m)
+    # five standard errors of the Monte Carlo means (m - n - 3 > 0, so the variances are finite)
+    assert abs(e_w.mean() - want_w) < 5 * e_w.std() / np.sqrt(trials)
+    assert abs(e_s.mean() - want_s) < 5 * e_s.std() / np.sqrt(trials)
+    np.testing.assert_allclose(dW[0] + L, fit_response(X[0], X[0] @ L.T + E[0]), atol=1e-10)
+
+
+def test_expected_squared_errors_bad_inputs():
+    with pytest.raises(ValueError, match="n_samples must be > n \\+ 1 = 4"):
+        expected_squared_errors(np.eye(3), np.eye(3), 4)
+    with pytest.raises(ValueError, match="noise_cov must be positive definite"):
+        expected_squared_errors(np.diag([1.0, 0.0]), np.eye(2), 10)
+    with pytest.raises(ValueError, match="force_cov must be a symmetric covariance"):
+        expected_squared_errors(np.eye(2), np.array([[1.0, 0.5], [0.0, 1.0]]), 10)
+    with pytest.raises(ValueError, match="same n"):
+        expected_squared_errors(np.eye(2), np.eye(3), 10)
+    with pytest.raises(TypeError, match="n_samples"):
+        expected_squared_errors(np.eye(2), np.eye(2), 10.5)

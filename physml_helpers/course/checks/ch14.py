@@ -1,8 +1,10 @@
 """Checks for the exercises of chapter 14, *Symmetry-constrained estimation*.
 
 References: the symmetric and antisymmetric parts computed directly; the gain (n+1)/2n of symmetrizing
-isotropic errors, with a tolerance of three standard errors for 500 experiments; the package's
-constrained least squares; the exercise's own experiment recomputed from its keys.
+least-squares errors when the noise is iid across flux components, with a tolerance of three standard errors
+for 500 experiments; the package's constrained least squares; the exercise's own experiment recomputed from
+its keys; kernel ridge regression with the group-averaged kernel and on orbit-augmented data, computed
+directly, and the exact ridge ratio 1/|G| that makes them equal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 
 from physml_helpers.course.checks import call, exercise, expect_close
 
-__all__ = ["check_parts", "check_gains", "check_constrained_fit", "check_psd"]
+__all__ = ["check_parts", "check_gains", "check_constrained_fit", "check_psd", "check_augmentation"]
 
 
 @exercise("14.1")
@@ -85,3 +87,104 @@ def check_psd(mse_sym, mse_psd, never_worse):
                  hint="Use the keys 7, 8 and 9 as in the statement, m = 20, noise 0.5.")
     expect_close("mse_psd", float(mse_psd), want_psd, rtol=1e-8)
     return f"the second law cuts the mean squared error from {want_sym:.4f} to {want_psd:.4f}."
+
+
+def _d4():
+    r90 = np.array([[0.0, -1.0], [1.0, 0.0]])
+    flip = np.array([[1.0, 0.0], [0.0, -1.0]])
+    return [np.linalg.matrix_power(r90, k) @ f for k in range(4) for f in (np.eye(2), flip)]
+
+
+def _gaussian(a, b, width=0.6):
+    return np.exp(-np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1) / (2 * width**2))
+
+
+def _krr(k_train, y, k_test, ridge):
+    return k_test @ np.linalg.solve(k_train + ridge * np.eye(len(y)), y)
+
+
+def _augmentation_problem():
+    rng = np.random.default_rng(14)
+    x, x_test = rng.uniform(-2.0, 2.0, size=(40, 2)), rng.uniform(-2.0, 2.0, size=(60, 2))
+    y = np.cos(2 * x[:, 0]) * np.cos(2 * x[:, 1]) + 0.25 * np.sum(x**2, axis=1)
+    return x, y, x_test, 1e-3
+
+
+def _augmentation_references(x, y, x_test, ridge):
+    """Predictions of the right models and of the usual wrong ones, on the check's own data."""
+    d4 = _d4()
+    rotations = d4[::2]  # the cyclic subgroup C4: rotations only, no reflections
+
+    def averaged(a, b, group):
+        return sum(_gaussian(a @ g.T, b) for g in group) / len(group)
+
+    def augmented(group, r):
+        x_aug = np.concatenate([x @ g.T for g in group])
+        return _krr(_gaussian(x_aug, x_aug), np.tile(y, len(group)), _gaussian(x_test, x_aug), r)
+
+    plain_coef = np.linalg.solve(_gaussian(x, x) + ridge * np.eye(len(y)), y)
+    return {
+        "invariant": _krr(averaged(x, x, d4), y, averaged(x_test, x, d4), ridge),
+        "invariant_rotations": _krr(averaged(x, x, rotations), y, averaged(x_test, x, rotations), ridge),
+        "averaged_after_training": np.mean([_gaussian(x_test @ g.T, x) @ plain_coef for g in d4], axis=0),
+        "plain": _gaussian(x_test, x) @ plain_coef,
+        "augmented": augmented(d4, ridge),
+        "augmented_rotations": augmented(rotations, ridge),
+        "invariant_rescaled": _krr(averaged(x, x, d4), y, averaged(x_test, x, d4), ridge / len(d4)),
+    }
+
+
+# The models are solved with ridge 1e-3: condition numbers below 1e6, rounding below 1e-9 in the predictions
+# (values of order 1), while the wrong variants differ from the right ones by more than 1e-3.
+_PREDICTION_ATOL = 1e-7
+
+
+def _matches(got, want):
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= _PREDICTION_ATOL))
+
+
+@exercise("14.5")
+def check_augmentation(invariant_predict, augmented_predict, ridge_ratio):
+    """``invariant_predict(x, y, x_test, ridge)``, ``augmented_predict(x, y, x_test, ridge)`` and ``ridge_ratio``."""
+    x, y, x_test, ridge = _augmentation_problem()
+    refs = _augmentation_references(x, y, x_test, ridge)
+    inv = np.asarray(call(invariant_predict, x, y, x_test, ridge, what="invariant_predict(x, y, x_test, ridge)"),
+                     dtype=float)
+    if inv.shape != (len(x_test),):
+        raise AssertionError(f"invariant_predict should return one prediction per test point, shape ({len(x_test)},), "
+                             f"got shape {inv.shape}.")
+    if _matches(inv, refs["invariant_rotations"]):
+        raise AssertionError("invariant_predict averages over the four rotations only; D4 has eight elements, the "
+                             "rotations and the four reflections.")
+    if _matches(inv, refs["averaged_after_training"]):
+        raise AssertionError("invariant_predict averages a plain model's predictions after training; that is invariant "
+                             "too, but it is a different model. Average the kernel, k_bar(x, x') = mean_g k(gx, x'), "
+                             "and solve the ridge system with k_bar.")
+    if _matches(inv, refs["plain"]):
+        raise AssertionError("invariant_predict returns the plain model's predictions: average the kernel over D4.")
+    expect_close("invariant_predict(x, y, x_test, ridge)", inv, refs["invariant"], rtol=0, atol=_PREDICTION_ATOL,
+                 hint="Kernel ridge regression with k_bar(x, x') = (1/8) sum_g k(gx, x'), the Gaussian kernel of width "
+                      "0.6, and ridge * identity added to k_bar(x, x).")
+    aug = np.asarray(call(augmented_predict, x, y, x_test, ridge, what="augmented_predict(x, y, x_test, ridge)"),
+                     dtype=float)
+    if aug.shape != (len(x_test),):
+        raise AssertionError(f"augmented_predict should return shape ({len(x_test)},), got shape {aug.shape}.")
+    if _matches(aug, refs["augmented_rotations"]):
+        raise AssertionError("augmented_predict adds the four rotated copies only; add all eight images g x_i.")
+    if _matches(aug, refs["invariant"]):
+        raise AssertionError("augmented_predict returns the invariant model at the same ridge; the augmented model "
+                             "is the plain kernel trained on the 8 n points g x_i with labels y_i.")
+    expect_close("augmented_predict(x, y, x_test, ridge)", aug, refs["augmented"], rtol=0, atol=_PREDICTION_ATOL,
+                 hint="Plain Gaussian kernel on the 8 n points g x_i, each with its label y_i (np.tile(y, 8)).")
+    ratio = float(ridge_ratio)
+    if abs(ratio - 1.0) < 1e-9:
+        raise AssertionError("ridge_ratio = 1 is the naive guess; at equal ridges the two models differ (compare "
+                             "your predictions). Each sample enters the augmented system 8 times.")
+    if abs(ratio - 8.0) < 1e-9:
+        raise AssertionError("ridge_ratio = 8 is inverted: the augmented kernel matrix is 8 times larger in the "
+                             "direction of orbit-constant coefficients, so the invariant model needs a smaller ridge.")
+    expect_close("ridge_ratio", ratio, 1 / 8, rtol=1e-9,
+                 hint="Try coefficients equal on every copy of a sample: (8 K_bar + ridge) beta = y.")
+    return ("orbit augmentation at ridge λ is the group-averaged kernel at ridge λ/8 (largest difference of the "
+            f"predictions here {np.max(np.abs(refs['augmented'] - refs['invariant_rescaled'])):.0e}), at 8^3 times "
+            "the cost of the solve.")
