@@ -124,26 +124,115 @@ def check_histogram_state(histogram_state):
     return "psi(s) = sqrt(counts(s) / M), zero on every configuration never measured."
 
 
+# Exercise 7.4 asks for fidelities with the 10-site critical chain (h = J = 1), to 1e-8: float64 sums over 1024
+# amplitudes round at about 1e-14, so 1e-8 leaves room for any correct way of computing them, while the usual
+# slips (overlap not squared, amplitudes not normalized) change a fidelity in its first or second digit.
+_TOMOGRAPHY_SITES = 10
+_FIDELITY_ATOL = 1e-8
+
+
+def _exact_critical_state() -> np.ndarray:
+    from physml_helpers.quantum import ground_state, tfim_hamiltonian
+
+    return ground_state(tfim_hamiltonian(_TOMOGRAPHY_SITES, h=1.0))[1]
+
+
+def _tomography_inputs(m, entry, n_sites: int):
+    """The (samples, psi_rbm) the student stored for sample size m, validated, as float arrays."""
+    if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+        raise AssertionError(f"states[{m}] should be the pair (samples, psi_rbm), got {type(entry).__name__}.")
+    samples, psi_rbm = (np.asarray(a) for a in entry)
+    if samples.ndim != 2 or samples.shape[1] != n_sites or not np.all(np.abs(samples) == 1):
+        raise AssertionError(
+            f"states[{m}][0] should be the {m} measured configurations, an array [{m}, {n_sites}] of +-1, got shape "
+            f"{samples.shape}."
+        )
+    if samples.shape[0] != m:
+        raise AssertionError(f"states[{m}] holds {samples.shape[0]} samples, but its key says M = {m}.")
+    if psi_rbm.shape != (2**n_sites,) or not np.all(np.isfinite(psi_rbm)) or not np.any(psi_rbm != 0):
+        raise AssertionError(
+            f"states[{m}][1] should be the RBM's 2**{n_sites} = {2**n_sites} amplitudes exp(log_psi), finite and not all "
+            f"zero, got shape {psi_rbm.shape}."
+        )
+    return samples.astype(float), psi_rbm
+
+
+def _overlaps(psi, psi0):
+    """|<psi|psi0>| and the squared norm of psi (psi0 is normalized)."""
+    return abs(np.vdot(psi, psi0)), float(np.vdot(psi, psi).real)
+
+
 @exercise("7.4")
-def check_tomography_table(table):
-    """``table``: dict {M: (fidelity_rbm, fidelity_histogram)} for at least three sample sizes."""
+def check_tomography_table(table, states):
+    """``table``: dict {M: (fidelity_rbm, fidelity_histogram)} for at least three sample sizes; ``states``: dict
+    {M: (samples, psi_rbm)} with the measured configurations and the fitted RBM's amplitudes behind each row.
+
+    Both fidelities, :math:`F = |\\langle\\psi|\\psi_0\\rangle|^2 / (\\langle\\psi|\\psi\\rangle\\langle\\psi_0|\\psi_0\\rangle)`,
+    are recomputed from ``states`` with the exact ground state of the 10-site chain at h = J = 1 and a histogram
+    built here, and compared with the table to 1e-8.
+    """
     if not isinstance(table, dict) or len(table) < 3:
         raise AssertionError("table should be a dict {M: (F_rbm, F_hist)} with at least three sample sizes M.")
     sizes = sorted(table)
     for m in sizes:
         pair = table[m]
         if len(pair) != 2 or not all(0 <= float(f) <= 1 + 1e-12 for f in pair):
-            raise AssertionError(f"table[{m}] should be two fidelities between 0 and 1, got {pair!r}.")
+            above = len(pair) == 2 and any(float(f) > 1 for f in pair)
+            raise AssertionError(
+                f"table[{m}] should be two fidelities between 0 and 1, got {pair!r}."
+                + (" A value above 1 usually means amplitudes that are not normalized: exp(log_psi) of an RBM is not; "
+                   "divide by <psi|psi>." if above else "")
+            )
+    if not isinstance(states, dict) or sorted(states) != sizes:
+        got = sorted(states) if isinstance(states, dict) else type(states).__name__
+        raise AssertionError(
+            f"states should be a dict with the same sample sizes as table, {sizes}, each holding (samples, psi_rbm); "
+            f"got {got}."
+        )
+    n = _TOMOGRAPHY_SITES
+    psi0 = _exact_critical_state()
+    weights = 2 ** np.arange(n - 1, -1, -1)
+    for m in sizes:
+        samples, psi_rbm = _tomography_inputs(m, states[m], n)
+        counts = np.bincount(((1 - samples) / 2).astype(int) @ weights, minlength=2**n)
+        psi_hist = np.sqrt(counts / m)
+        want, unsquared, unnormalized = {}, {}, {}
+        for name, psi in (("F_rbm", psi_rbm), ("F_hist", psi_hist)):
+            overlap, norm2 = _overlaps(psi, psi0)
+            want[name] = overlap**2 / norm2
+            unsquared[name] = overlap / np.sqrt(norm2)
+            unnormalized[name] = overlap**2
+        got = dict(zip(("F_rbm", "F_hist"), (float(f) for f in table[m])))
+        close = lambda a, b: abs(a - b) <= _FIDELITY_ATOL  # noqa: E731
+        if close(got["F_rbm"], want["F_hist"]) and close(got["F_hist"], want["F_rbm"]) and not close(*want.values()):
+            raise AssertionError(f"at M = {m} the two fidelities are swapped: store (F_rbm, F_hist) in that order.")
+        for name in ("F_rbm", "F_hist"):
+            if close(got[name], want[name]):
+                continue
+            if close(got[name], unsquared[name]):
+                raise AssertionError(
+                    f"{name} at M = {m} is {got[name]:.6f}, the overlap |<psi|psi0>| itself; the fidelity is its square, "
+                    f"{want[name]:.6f}."
+                )
+            if close(got[name], unnormalized[name]):
+                raise AssertionError(
+                    f"{name} at M = {m} is {got[name]:.6g} = |<psi|psi0>|^2 with psi not normalized (<psi|psi> = "
+                    f"{_overlaps(psi_rbm if name == 'F_rbm' else psi_hist, psi0)[1]:.4g}): exp(log_psi) of an RBM is not "
+                    "normalized; divide by <psi|psi>, or use physml_helpers.quantum.fidelity."
+                )
+            expect_close(f"{name} at M = {m}", got[name], want[name], rtol=0, atol=_FIDELITY_ATOL,
+                         hint="Recomputed from states[M] as |<psi|psi0>|^2 / (<psi|psi><psi0|psi0>) with psi0 the exact "
+                              "ground state of the 10-site chain at h = J = 1; compute both with the same samples and "
+                              "amplitudes you store in states.")
     f_hist = [float(table[m][1]) for m in sizes]
     f_rbm = [float(table[m][0]) for m in sizes]
-    if all(r < h for r, h in zip(f_rbm, f_hist)):
-        raise AssertionError("every pair has F_rbm < F_hist: the pairs look swapped; store (F_rbm, F_hist) in that order.")
     worse = [m for m, r, h in zip(sizes, f_rbm, f_hist) if r <= h]
     if worse:
         raise AssertionError(
             f"at M = {worse} the RBM's fidelity is not above the histogram's. With 600 Adam steps from the chapter's "
-            "start it is (it assigns amplitudes to configurations never seen); check the fit, or the order (F_rbm, F_hist)."
+            "start it is (it assigns amplitudes to configurations never seen); check the fit."
         )
     if not all(b >= a - 0.02 for a, b in zip(f_hist, f_hist[1:])):
         raise AssertionError(f"the histogram fidelity should grow with M (up to noise), got {np.round(f_hist, 3).tolist()}.")
-    return f"with M = {sizes[-1]} measurements: RBM {float(table[sizes[-1]][0]):.3f}, histogram {f_hist[-1]:.3f}."
+    return (f"both fidelities agree with a recomputation to 1e-8; with M = {sizes[-1]} measurements: RBM "
+            f"{f_rbm[-1]:.3f}, histogram {f_hist[-1]:.3f}.")
