@@ -108,8 +108,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=300, help="iterations per code (default 300)")
     parser.add_argument("--chains", type=int, default=1000, help="Metropolis chains = samples per iteration")
-    parser.add_argument("--blocks", type=int, default=10, help="timed blocks per code, alternated (default 10)")
+    parser.add_argument("--blocks", type=int, default=None,
+                        help="timed blocks per code, alternated (default 10, or iters - 1 if fewer)")
     args = parser.parse_args(argv)
+    if args.blocks is None:
+        args.blocks = min(10, args.iters - 1)
     if args.iters < 2 or args.chains < 1 or not 1 <= args.blocks <= args.iters - 1:
         parser.error(f"--iters must be >= 2, --chains >= 1 and 1 <= --blocks <= iters - 1, got {args.iters}, "
                      f"{args.chains} and {args.blocks}")
