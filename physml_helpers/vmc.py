@@ -38,6 +38,12 @@ from physml_helpers.quantum import configurations
 __all__ = [
     "init_rbm",
     "rbm_log_psi",
+    "init_product",
+    "product_log_psi",
+    "init_jastrow",
+    "jastrow_log_psi",
+    "init_symmetric_rbm",
+    "symmetric_rbm_log_psi",
     "tfim_local_energy",
     "heisenberg_local_energy",
     "marshall_sign",
@@ -48,8 +54,10 @@ __all__ = [
     "VMCState",
     "VMCInfo",
     "vmc",
+    "run_vmc",
     "sample_local_energies",
     "exact_statistics",
+    "exact_vmc",
     "log_psi_vector",
     "born_samples",
     "tomography_nll",
@@ -161,6 +169,217 @@ def rbm_log_psi(params: dict, s) -> jax.Array:
                        params_text=f" (params are for n_sites={n}; make params with init_rbm(key, n_sites))")
     _v.finite_tree("params", params)
     return jnp.dot(params["a"], s) + jnp.sum(_log_cosh(params["b"] + params["W"] @ s))
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# A ladder of simpler and more structured ansatze: product state, Jastrow, translation-invariant RBM
+# ---------------------------------------------------------------------------------------------------
+
+
+def _ansatz_sites(name: str, params, shapes: Callable) -> int:
+    """Static checks (valid under jit) of an ansatz's parameter dict: the keys of ``shapes(n)``, arrays of one
+    floating dtype with those shapes, where n is read off ``params["W"]``'s last axis or ``params["a"]``."""
+    expected_keys = tuple(shapes(1))
+    if not isinstance(params, dict) or set(params) != set(expected_keys):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise TypeError(f"params must be the dict {set(expected_keys)} made by init_{name}, got {got}")
+    if not all(hasattr(params[k], "shape") and hasattr(params[k], "dtype") for k in expected_keys):
+        raise TypeError(f"params must hold arrays (from init_{name}), got "
+                        + ", ".join(f"{k}: {type(params[k]).__name__}" for k in expected_keys))
+    n = params["W"].shape[-1] if "W" in params and len(params["W"].shape) == 2 else (
+        params["a"].shape[0] if len(params["a"].shape) == 1 else None)
+    want = shapes(n) if n is not None else None
+    got = {k: tuple(params[k].shape) for k in expected_keys}
+    if n is None or n < 1 or any(got[k] != tuple(want[k]) for k in expected_keys if want[k] is not None):
+        raise ValueError(f"params must have shapes {want if want else shapes('n_sites')}, got {got}: these do not fit "
+                         f"together; make them with init_{name}(key, n_sites)")
+    dtypes = {params[k].dtype for k in expected_keys}
+    if len(dtypes) != 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
+        raise TypeError(f"params must be floating arrays of one dtype, got {sorted(str(d) for d in dtypes)}")
+    return n
+
+
+def _product_shapes(n):
+    return {"a": (n,)}
+
+
+def _jastrow_shapes(n):
+    return {"a": (n,), "K": (n * (n - 1) // 2,) if isinstance(n, int) else ("n_sites (n_sites - 1) / 2",)}
+
+
+def _symmetric_shapes(n):
+    return {"a": (), "b": None, "W": None}
+
+
+def _symmetric_sites(params) -> int:
+    """Static checks of translation-invariant RBM parameters ``{"a": [], "b": [alpha], "W": [alpha, n]}``."""
+    if isinstance(params, dict) and "W" in params and len(getattr(params["W"], "shape", ())) != 2:
+        raise ValueError(f"params['W'] must have shape [alpha, n_sites], got {tuple(getattr(params['W'], 'shape', ()))}")
+    n = _ansatz_sites("symmetric_rbm", params, _symmetric_shapes)
+    if len(params["b"].shape) != 1 or params["b"].shape[0] != params["W"].shape[0] or params["b"].shape[0] < 1:
+        raise ValueError(f"params must have b [alpha] and W [alpha, n_sites] with the same alpha >= 1, got b "
+                         f"{tuple(params['b'].shape)} and W {tuple(params['W'].shape)}; make them with "
+                         "init_symmetric_rbm")
+    return n
+
+
+def _init_common(key, n_sites, scale, dtype, minimum=1):
+    _v.key(key)
+    n = _v.count("n_sites", n_sites, minimum=minimum)
+    scale = _v.positive_float("scale", scale, allow_zero=True)
+    return n, scale, _v.float_dtype("dtype", dtype)
+
+
+def init_product(key, n_sites: int, *, scale: float = 0.01, dtype=None) -> dict:
+    r"""Parameters of a positive product state (mean field), :math:`\psi(s) = \prod_i e^{a_i s_i}`.
+
+    Args:
+      key: JAX random key.
+      n_sites: number of spins, >= 1.
+      scale: standard deviation of the Gaussian initial fields, >= 0.
+      dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+      ``{"a": float[n_sites]}``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``n_sites`` not an integer, ``dtype`` not floating.
+      ValueError: ``n_sites`` < 1, ``scale`` < 0.
+    """
+    n, scale, dtype = _init_common(key, n_sites, scale, dtype)
+    return {"a": scale * jax.random.normal(key, (n,), dtype)}
+
+
+def product_log_psi(params: dict, s) -> jax.Array:
+    r"""Log-amplitude of a positive product state, :math:`\ln\psi(s) = \sum_i a_i s_i`.
+
+    Every positive product state of spins-½ has this form: site :math:`i` points at polar angle
+    :math:`\theta_i` in the :math:`xz` plane with :math:`\tan(\theta_i/2) = e^{-2a_i}`. It carries no
+    correlations between sites: it is the mean-field ansatz.
+
+    Args:
+      params: ``{"a": [n]}`` from :func:`init_product`.
+      s: float[n] one configuration of ±1 (vmap it for a batch).
+
+    Returns:
+      float[] :math:`\ln\psi(s)`, in the parameters' dtype.
+
+    Raises:
+      TypeError: ``params`` not the dict made by :func:`init_product`; ``s`` not numeric.
+      ValueError: ``s`` not one configuration of n spins, or a concrete ``s`` with an entry other than ±1;
+        concrete ``params`` with an inf or nan.
+    """
+    n = _ansatz_sites("product", params, _product_shapes)
+    s = _configuration("s", s, n, dtype=params["a"].dtype, params_text=f" (params are for n_sites={n})")
+    _v.finite_tree("params", params)
+    return jnp.dot(params["a"], s)
+
+
+def init_jastrow(key, n_sites: int, *, scale: float = 0.01, dtype=None) -> dict:
+    r"""Parameters of a Jastrow state with one coupling per pair of sites.
+
+    Args:
+      key: JAX random key.
+      n_sites: number of spins, >= 2.
+      scale: standard deviation of the Gaussian initial parameters, >= 0.
+      dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+      ``{"a": float[n_sites], "K": float[n_sites (n_sites - 1) / 2]}``, ``K`` listing the pairs
+      :math:`i < j` in the order of ``numpy.triu_indices(n_sites, 1)``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``n_sites`` not an integer, ``dtype`` not floating.
+      ValueError: ``n_sites`` < 2, ``scale`` < 0.
+    """
+    n, scale, dtype = _init_common(key, n_sites, scale, dtype, minimum=2)
+    ka, kk = jax.random.split(key)
+    return {"a": scale * jax.random.normal(ka, (n,), dtype),
+            "K": scale * jax.random.normal(kk, (n * (n - 1) // 2,), dtype)}
+
+
+def jastrow_log_psi(params: dict, s) -> jax.Array:
+    r"""Log-amplitude of a Jastrow state, :math:`\ln\psi(s) = \sum_i a_i s_i + \sum_{i<j} K_{ij} s_i s_j`.
+
+    A product state times two-body correlation factors: it can build pair correlations at every distance,
+    but no genuine many-body ones.
+
+    Args:
+      params: ``{"a": [n], "K": [n (n - 1) / 2]}`` from :func:`init_jastrow`.
+      s: float[n] one configuration of ±1 (vmap it for a batch).
+
+    Returns:
+      float[] :math:`\ln\psi(s)`, in the parameters' dtype.
+
+    Raises:
+      TypeError: ``params`` not the dict made by :func:`init_jastrow`; ``s`` not numeric.
+      ValueError: ``s`` not one configuration of n spins, ``params`` whose shapes do not fit together, or a
+        concrete ``s`` with an entry other than ±1; concrete ``params`` with an inf or nan.
+    """
+    n = _ansatz_sites("jastrow", params, _jastrow_shapes)
+    s = _configuration("s", s, n, dtype=params["a"].dtype, params_text=f" (params are for n_sites={n})")
+    _v.finite_tree("params", params)
+    # the couplings go into an upper-triangular matrix (under vmap over configurations, once per batch)
+    couplings = jnp.zeros((n, n), params["K"].dtype).at[np.triu_indices(n, 1)].set(params["K"])
+    return jnp.dot(params["a"], s) + s @ couplings @ s
+
+
+def init_symmetric_rbm(key, n_sites: int, *, alpha: int = 1, scale: float = 0.01, dtype=None) -> dict:
+    r"""Parameters of a translation-invariant RBM with ``alpha`` filters (see :func:`symmetric_rbm_log_psi`).
+
+    Args:
+      key: JAX random key.
+      n_sites: number of spins, >= 1.
+      alpha: number of filters (each makes ``n_sites`` hidden units, one per translation), >= 1.
+      scale: standard deviation of the Gaussian initial parameters, >= 0.
+      dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+      ``{"a": float[], "b": float[alpha], "W": float[alpha, n_sites]}``: ``alpha (n_sites + 1) + 1`` numbers,
+      whatever the size of the lattice's translation group.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, sizes not integers, ``dtype`` not floating.
+      ValueError: ``n_sites`` or ``alpha`` < 1, ``scale`` < 0.
+    """
+    n, scale, dtype = _init_common(key, n_sites, scale, dtype)
+    alpha = _v.count("alpha", alpha, minimum=1)
+    ka, kb, kw = jax.random.split(key, 3)
+    return {"a": scale * jax.random.normal(ka, (), dtype), "b": scale * jax.random.normal(kb, (alpha,), dtype),
+            "W": scale * jax.random.normal(kw, (alpha, n), dtype)}
+
+
+def symmetric_rbm_log_psi(params: dict, s) -> jax.Array:
+    r"""Log-amplitude of a translation-invariant RBM on a ring.
+
+    .. math:: \ln\psi(s) = a\sum_i s_i + \sum_{f=1}^{\alpha}\sum_{t=0}^{n-1}
+              \ln\cosh\Big(b_f + \sum_i W_{fi}\, s_{i+t}\Big),
+
+    indices modulo ``n``: an RBM with :math:`\alpha n` hidden units whose weights are the ``alpha`` filters
+    ``W`` and all their translates. :math:`\psi(T s) = \psi(s)` for every translation :math:`T`, so the state
+    has zero momentum, as the ground state of a translation-invariant chain does (when it is unique).
+
+    Args:
+      params: ``{"a": [], "b": [alpha], "W": [alpha, n]}`` from :func:`init_symmetric_rbm`.
+      s: float[n] one configuration of ±1 (vmap it for a batch).
+
+    Returns:
+      float[] :math:`\ln\psi(s)` (up to the constant :math:`\alpha n\ln 2`), in the parameters' dtype.
+
+    Raises:
+      TypeError: ``params`` not the dict made by :func:`init_symmetric_rbm`; ``s`` not numeric.
+      ValueError: ``s`` not one configuration of n spins, ``params`` whose shapes do not fit together, or a
+        concrete ``s`` with an entry other than ±1; concrete ``params`` with an inf or nan.
+    """
+    n = _symmetric_sites(params)
+    s = _configuration("s", s, n, dtype=params["b"].dtype, params_text=f" (params are for n_sites={n})")
+    _v.finite_tree("params", params)
+    # sum_i W_fi s_(i+t) = sum_j W_f,(j-t) s_j: translate the filters, not the configuration, so that under
+    # vmap over configurations the gather is done once and the rest is one matrix product
+    shifted = params["W"][:, (np.arange(n)[None, :] - np.arange(n)[:, None]) % n]  # [alpha, t, j]
+    theta = params["b"][:, None] + shifted @ s  # [alpha, n]
+    return params["a"] * jnp.sum(s) + jnp.sum(_log_cosh(theta))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -392,12 +611,16 @@ def _check_log_psi(log_psi, params, n_sites):
     """``log_psi(params, s)`` must be a scalar for one configuration of ``n_sites`` spins (checked abstractly), and
     concrete ``params`` must be finite. A mismatch between ``params`` and ``n_sites`` is reported as such."""
     _v.callable_("log_psi", log_psi)
-    if log_psi is rbm_log_psi:
-        n_params = _rbm_sites(params)
+    sites_of = {rbm_log_psi: _rbm_sites,
+                product_log_psi: lambda p: _ansatz_sites("product", p, _product_shapes),
+                jastrow_log_psi: lambda p: _ansatz_sites("jastrow", p, _jastrow_shapes),
+                symmetric_rbm_log_psi: _symmetric_sites}
+    if log_psi in sites_of:
+        n_params = sites_of[log_psi](params)
         if n_params != n_sites:
             raise ValueError(
-                f"params are for n_sites={n_params} (params['a'] has {n_params} entries), but n_sites={n_sites}; "
-                f"make params with init_rbm(key, {n_sites}) or pass n_sites={n_params}"
+                f"params are for n_sites={n_params}, but n_sites={n_sites}; "
+                f"make params for {n_sites} sites (init_rbm(key, {n_sites}) and the like) or pass n_sites={n_params}"
             )
     _v.finite_tree("params", params, hint="; re-initialize them, or lower the learning rate of the fit that made them")
     dtype = _params_dtype(params)
@@ -484,12 +707,13 @@ def metropolis(key, log_psi: Callable, params, n_sites: int, *, n_chains: int, n
 
 
 class VMCState(NamedTuple):
-    """Parameters (a pytree), the persistent sampler chains (:class:`SamplerState`) and the step counter
-    (int32[])."""
+    """Parameters (a pytree), the persistent sampler chains (:class:`SamplerState`), the step counter
+    (int32[]) and the state of the optional ``optimizer`` of :func:`vmc` (None without one)."""
 
     params: Any
     sampler: SamplerState
     step: jax.Array
+    opt_state: Any = None
 
 
 class VMCInfo(NamedTuple):
@@ -508,29 +732,57 @@ def _flatten(tree):
     return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
 
 
-@partial(jax.jit, static_argnames=("log_psi", "local_energy", "move", "sweeps_per_step", "sr"))
-def _vmc_step(key, state: VMCState, couplings, log_psi, local_energy, move, sweeps_per_step, sr, lr, diag_shift):
+def _direction(oc, weights, e_centred, sr, diag_shift):
+    """Half the energy gradient, F = <O_c E_c>, preconditioned by (S + diag_shift)^-1 if ``sr``; ``oc`` are the
+    centred log-derivatives [n_samples, n_params], ``weights`` the probability of each sample."""
+    force = oc.T @ (weights * e_centred)
+    if not sr:
+        return force
+    s_matrix = oc.T @ (weights[:, None] * oc)
+    shifted = s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=oc.dtype)
+    return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(shifted), force)
+
+
+def _apply_direction(params, direction, lr, optimizer, opt_state):
+    """params - lr * direction (as a flat vector), after the optional optimizer transformed the direction."""
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    sizes = [leaf.size for leaf in leaves]
+    pieces = jnp.split(direction, np.cumsum(sizes)[:-1])
+    tree = jax.tree_util.tree_unflatten(treedef, [p.reshape(leaf.shape) for leaf, p in zip(leaves, pieces)])
+    if optimizer is not None:
+        from physml_helpers.networks import _optax_update
+
+        tree, opt_state = _optax_update(optimizer, tree, opt_state, params)
+    return jax.tree_util.tree_map(lambda p, d: p - lr * d.astype(p.dtype), params, tree), opt_state
+
+
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "move", "sweeps_per_step", "sr", "optimizer"))
+def _vmc_step(key, state: VMCState, couplings, log_psi, local_energy, move, sweeps_per_step, sr, lr, diag_shift,
+              optimizer=None):
     params = state.params
-    sampler, infos = _sweeps(key, state.sampler, params, log_psi=log_psi, move=move, n_sweeps=sweeps_per_step)
+    # the chains' cached log_psi were computed with the parameters before the last update: refresh them, or the
+    # first acceptance ratio of every chain would compare two different wavefunctions
+    chains = state.sampler._replace(log_psi=jax.vmap(log_psi, in_axes=(None, 0))(params, state.sampler.configs))
+    sampler, infos = _sweeps(key, chains, params, log_psi=log_psi, move=move, n_sweeps=sweeps_per_step)
     s = sampler.configs
     n_chains = s.shape[0]
     e_loc = jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(s)
     energy = jnp.mean(e_loc)
     o = _flatten(jax.vmap(jax.grad(log_psi), in_axes=(None, 0))(params, s))  # [n_chains, n_params]
     oc = o - jnp.mean(o, axis=0)
-    force = oc.T @ (e_loc - energy) / n_chains  # half the energy gradient
-    if sr:
-        s_matrix = oc.T @ oc / n_chains
-        shifted = s_matrix + diag_shift * jnp.eye(s_matrix.shape[0], dtype=o.dtype)
-        update = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(shifted), force)
-    else:
-        update = force
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    sizes = [leaf.size for leaf in leaves]
-    pieces = jnp.split(update, np.cumsum(sizes)[:-1])
-    new_leaves = [leaf - lr * piece.reshape(leaf.shape) for leaf, piece in zip(leaves, pieces)]
+    weights = jnp.full((n_chains,), 1.0 / n_chains, dtype=o.dtype)
+    direction = _direction(oc, weights, e_loc - energy, sr, diag_shift)
+    new_params, opt_state = _apply_direction(params, direction, lr, optimizer, state.opt_state)
     info = VMCInfo(energy, jnp.std(e_loc) / jnp.sqrt(n_chains), jnp.var(e_loc), jnp.mean(infos.acceptance))
-    return VMCState(jax.tree_util.tree_unflatten(treedef, new_leaves), sampler, state.step + 1), info
+    return VMCState(new_params, sampler, state.step + 1, opt_state), info
+
+
+def _check_optimizer(optimizer):
+    if optimizer is not None and not (callable(getattr(optimizer, "init", None))
+                                      and callable(getattr(optimizer, "update", None))):
+        raise TypeError(f"optimizer must be None or an optax GradientTransformation (with init and update), for "
+                        f"example optax.scale_by_adam(); got {type(optimizer).__name__}")
+    return optimizer
 
 
 def vmc(
@@ -545,8 +797,15 @@ def vmc(
     n_thermalize: int = 20,
     move: str = "flip",
     sr: bool = True,
+    optimizer=None,
 ) -> Kernel:
     r"""Variational Monte Carlo as an ``(init, step)`` pair.
+
+    Each step runs ``sweeps_per_step`` Metropolis sweeps in every chain, estimates the energy and
+    :math:`F = \tfrac12\nabla E` on the ``n_chains`` current configurations, and updates
+    :math:`\theta \leftarrow \theta - \eta\, d` with :math:`d = (S + \lambda I)^{-1}F` (``sr=True``) or
+    :math:`d = F` (plain gradient descent); an ``optimizer`` (for example ``optax.scale_by_adam()``, which
+    makes the update Adam's) transforms :math:`d` before the step of length ``lr``.
 
     Args:
       log_psi: ``log_psi(params, s)``, real, for one configuration.
@@ -561,13 +820,16 @@ def vmc(
       n_thermalize: sweeps run by ``init`` before the first step, >= 0.
       move: Metropolis move, ``"flip"`` or ``"exchange"`` (see :func:`metropolis_kernel`).
       sr: stochastic reconfiguration if True, plain gradient descent if False.
+      optimizer: None, or an optax ``GradientTransformation`` applied to the direction :math:`d` (its own
+        learning rate should be 1: ``lr`` sets the step, so one compilation serves a sweep over ``lr``).
 
     Returns:
       :class:`~physml_helpers.Kernel` with ``init(key, params) -> VMCState`` (random starts, thermalized)
       and ``step(key, state, **couplings) -> (VMCState, VMCInfo)`` (jitted).
 
     Raises:
-      TypeError: callables not callable, sizes not integers, ``sr`` not a bool; (from ``init`` and ``step``)
+      TypeError: callables not callable, sizes not integers, ``sr`` not a bool, ``optimizer`` without ``init``
+        and ``update``; (from ``init`` and ``step``)
         ``key`` not a typed JAX key; (from ``step``) a concrete coupling not a number.
       ValueError: bad sizes, ``lr`` <= 0, ``diag_shift`` < 0, an unknown ``move``; (from ``init``)
         ``log_psi`` not scalar on a configuration (``params`` made for another ``n_sites``), ``params`` with an
@@ -579,6 +841,7 @@ def vmc(
     sweeps_per_step = _v.count("sweeps_per_step", sweeps_per_step, minimum=1)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=0)
     sr = _v.boolean("sr", sr)
+    optimizer = _check_optimizer(optimizer)
     sampler = metropolis_kernel(log_psi, n_sites, n_chains=n_chains, move=move)
 
     def init(key, params) -> VMCState:
@@ -587,35 +850,119 @@ def vmc(
         chains = sampler.init(k_init, params)
         if n_thermalize:
             chains, _ = _sweeps(k_therm, chains, params, log_psi=log_psi, move=move, n_sweeps=n_thermalize)
-        return VMCState(params, chains, jnp.zeros((), jnp.int32))
+        opt_state = None if optimizer is None else optimizer.init(params)
+        return VMCState(params, chains, jnp.zeros((), jnp.int32), opt_state)
 
     def step(key, state: VMCState, **couplings):
         _v.key(key)
         couplings = {name: _v.traced_or_real(name, value) for name, value in couplings.items()}
         return _vmc_step(key, state, couplings, log_psi=log_psi, local_energy=local_energy, move=move,
-                         sweeps_per_step=sweeps_per_step, sr=sr, lr=lr, diag_shift=diag_shift)
+                         sweeps_per_step=sweeps_per_step, sr=sr, lr=lr, diag_shift=diag_shift, optimizer=optimizer)
 
     return Kernel(init, step)
 
 
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "move", "sweeps_per_step", "sr", "optimizer",
+                                   "n_steps", "record_every"))
+def _run_vmc(key, state, couplings, lr, diag_shift, log_psi, local_energy, move, sweeps_per_step, sr, optimizer,
+             n_steps, record_every):
+    def block(state, keys):
+        state, infos = jax.lax.scan(
+            lambda st, k: _vmc_step(k, st, couplings, log_psi=log_psi, local_energy=local_energy, move=move,
+                                    sweeps_per_step=sweeps_per_step, sr=sr, lr=lr, diag_shift=diag_shift,
+                                    optimizer=optimizer), state, keys)
+        return state, (state.params, infos)
+
+    keys = jax.random.split(key, n_steps).reshape(n_steps // record_every, record_every)
+    state, (history, infos) = jax.lax.scan(block, state, keys)
+    return state, history, jax.tree_util.tree_map(lambda x: x.reshape(n_steps, *x.shape[2:]), infos)
+
+
+def run_vmc(
+    key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_steps: int, record_every: int = 1,
+    couplings: dict | None = None, n_chains: int = 1000, lr: float = 0.05, diag_shift: float = 0.01,
+    sweeps_per_step: int = 1, n_thermalize: int = 20, move: str = "flip", sr: bool = True, optimizer=None,
+):
+    r"""Variational Monte Carlo for ``n_steps`` steps of :func:`vmc`, in one compiled ``lax.scan``.
+
+    Step ``i`` receives ``jax.random.split(k_run, n_steps)[i]`` (with ``k_init, k_run = jax.random.split(key)``,
+    ``k_init`` going to ``init``), so the run equals a Python loop over the kernel's ``step`` with those keys.
+    Compiled once per callable, shape and static option: new ``params``, ``couplings``, ``lr`` or
+    ``diag_shift`` reuse the compilation (pass the same ``optimizer`` object to reuse it with one).
+
+    Args:
+      key: JAX random key.
+      log_psi, local_energy, n_sites, n_chains, lr, diag_shift, sweeps_per_step, n_thermalize, move, sr,
+        optimizer: as for :func:`vmc`.
+      params: the initial parameters.
+      n_steps: number of steps, >= 1, a multiple of ``record_every``.
+      record_every: keep the parameters after every this-many-th step, >= 1.
+      couplings: keyword arguments of ``local_energy`` passed at every step (traced), e.g. ``{"h": 1.0}``.
+
+    Returns:
+      ``(state, history, info)``: the final :class:`VMCState`; the parameters after steps ``record_every``,
+      ``2 record_every``, ..., stacked on a new leading axis (a pytree like ``params``); and the
+      :class:`VMCInfo` of every step, each field float[n_steps].
+
+    Raises:
+      ConvergenceError: the energy estimate became inf or nan (the run diverged: lower ``lr``).
+      TypeError: as for :func:`vmc`; ``couplings`` not a dict, or a coupling not a number.
+      ValueError: as for :func:`vmc`; ``n_steps`` < 1, ``record_every`` < 1 or not a divisor of ``n_steps``;
+        a coupling not finite.
+    """
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    record_every = _v.count("record_every", record_every, minimum=1)
+    if n_steps % record_every:
+        raise ValueError(f"record_every must divide n_steps, got n_steps={n_steps}, record_every={record_every}")
+    couplings = _couplings(couplings)
+    kernel = vmc(log_psi, local_energy, n_sites, n_chains=n_chains, lr=lr, diag_shift=diag_shift,
+                 sweeps_per_step=sweeps_per_step, n_thermalize=n_thermalize, move=move, sr=sr, optimizer=optimizer)
+    k_init, k_run = jax.random.split(_key(key))
+    state = kernel.init(k_init, params)
+    _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params, state.sampler.configs[0])
+    state, history, info = _run_vmc(k_run, state, couplings, lr, diag_shift, log_psi=log_psi,
+                                    local_energy=local_energy, move=move, sweeps_per_step=sweeps_per_step, sr=sr,
+                                    optimizer=optimizer, n_steps=n_steps, record_every=record_every)
+    require_finite_history("run_vmc", info.energy, lr)
+    return state, history, info
+
+
+def _key(key):
+    _v.key(key)
+    return key
+
+
+def _couplings(couplings):
+    if couplings is None:
+        return {}
+    if not isinstance(couplings, dict):
+        raise TypeError(f"couplings must be a dict of keyword arguments of local_energy, e.g. {{'h': 1.0}}, got "
+                        f"{type(couplings).__name__}")
+    return {name: _v.traced_or_real(name, value) for name, value in couplings.items()}
+
+
 def sample_local_energies(
-    key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_chains: int = 10_000,
-    n_thermalize: int = 50, move: str = "flip",
+    key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_chains: int | None = None,
+    n_thermalize: int = 50, move: str = "flip", chains: SamplerState | None = None,
 ):
     r"""Fresh, independent samples of :math:`|\psi|^2` and their local energies, for a final estimate.
 
     Runs ``n_chains`` independent Metropolis chains (:func:`metropolis`) for ``n_thermalize`` sweeps and
     keeps the last configuration of each. The energy estimate is ``e_loc.mean()`` with standard error
-    ``e_loc.std() / sqrt(n_chains)`` (the chains are independent).
+    ``e_loc.std() / sqrt(n_chains)`` (the chains are independent). With ``chains`` (for example the
+    ``state.sampler`` of a finished :func:`run_vmc`, already close to equilibrium) the sweeps continue
+    those chains instead of starting from random configurations.
 
     Args:
       key: JAX random key.
       log_psi: ``log_psi(params, s)``; local_energy: ``local_energy(log_psi, params, s)`` for one configuration.
       params: the wavefunction's parameters.
       n_sites: number of spins, >= 2.
-      n_chains: number of independent samples, >= 1.
+      n_chains: number of independent samples, >= 1 (default 10 000, or the number of ``chains``).
       n_thermalize: sweeps per chain, >= 1.
       move: ``"flip"`` or ``"exchange"``.
+      chains: None (random starts), or a :class:`SamplerState` of ``[n_chains, n_sites]`` configurations
+        to continue.
 
     Returns:
       ``(configs, e_loc)`` of shapes float[n_chains, n_sites] and float[n_chains].
@@ -623,12 +970,29 @@ def sample_local_energies(
     Raises:
       TypeError: ``key`` not a typed JAX key, callables not callable, sizes not integers.
       ValueError: bad sizes or ``move``; ``log_psi`` or ``local_energy`` not scalar on a configuration
-        (``params`` made for another ``n_sites``); ``params`` with an inf or nan; a batch of keys.
+        (``params`` made for another ``n_sites``); ``params`` with an inf or nan; a batch of keys; ``chains``
+        whose configurations are not [n_chains, n_sites] of ±1.
     """
     _v.key(key)
     _v.callable_("local_energy", local_energy)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
-    state, _ = metropolis(key, log_psi, params, n_sites, n_chains=n_chains, n_sweeps=n_thermalize, move=move)
+    if chains is None:
+        n_chains = 10_000 if n_chains is None else n_chains
+        state, _ = metropolis(key, log_psi, params, n_sites, n_chains=n_chains, n_sweeps=n_thermalize, move=move)
+    else:
+        if not isinstance(chains, SamplerState):
+            raise TypeError(f"chains must be a SamplerState (state.sampler of a VMC run), got {type(chains).__name__}")
+        configs = _v.float_array("chains.configs", chains.configs, ndim=2)
+        want = (configs.shape[0] if n_chains is None else n_chains, n_sites)
+        if configs.shape != want:
+            raise ValueError(f"chains must hold configurations of shape [n_chains, n_sites] = {list(want)}, "
+                             f"got {list(configs.shape)}")
+        _v.spins("chains.configs", configs)
+        n, _, move = _check_sampler(log_psi, n_sites, want[0], move)
+        _check_log_psi(log_psi, params, n)
+        configs = configs.astype(_params_dtype(params))
+        start = SamplerState(configs, _log_psi_all(log_psi, params, configs))
+        state, _ = _sweeps(key, start, params, log_psi=log_psi, move=move, n_sweeps=n_thermalize)
     _check_local_energy(log_psi, local_energy, params, state.configs[0])
     return state.configs, _batched_local_energy(log_psi, local_energy, params, state.configs)
 
@@ -745,6 +1109,81 @@ def _exact_sums(log_psi, local_energy, gradients, params, s):
         "S": oc.T @ (p[:, None] * oc),
         "probabilities": p,
     }
+
+
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "sr", "n_steps"))
+def _exact_vmc(params, s, couplings, lr, diag_shift, log_psi, local_energy, sr, n_steps):
+    def step(params, _):
+        logp = 2 * jax.vmap(log_psi, in_axes=(None, 0))(params, s)
+        p = jnp.exp(logp - jax.scipy.special.logsumexp(logp))
+        e_loc = jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(s)
+        energy = jnp.sum(p * e_loc)
+        o = _flatten(jax.vmap(jax.grad(log_psi), in_axes=(None, 0))(params, s))
+        direction = _direction(o - p @ o, p, e_loc - energy, sr, diag_shift)
+        return _apply_direction(params, direction, lr, None, None)[0], energy
+
+    return jax.lax.scan(step, params, None, length=n_steps)
+
+
+def exact_vmc(
+    log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_steps: int, lr: float = 0.05,
+    diag_shift: float = 0.01, sr: bool = True, couplings: dict | None = None, magnetization: int | None = None,
+):
+    r"""Variational minimization with the Monte Carlo averages of :func:`vmc` replaced by exact sums.
+
+    The same update as :func:`vmc`, :math:`\theta \leftarrow \theta - \eta\,(S + \lambda I)^{-1}F` (or
+    :math:`-\eta F` with ``sr=False``), with :math:`F` and :math:`S` summed over all :math:`2^n`
+    configurations (:func:`exact_statistics`): no sampling noise, so differences between ansatze at a fixed
+    budget of steps are differences of what the families can represent and how fast they are optimized.
+    One ``lax.scan``, compiled once per callable, shape and ``n_steps``.
+
+    Args:
+      log_psi: ``log_psi(params, s)``; local_energy: ``local_energy(log_psi, params, s, **couplings)``.
+      params: the initial parameters.
+      n_sites: number of spins, 2 <= n_sites <= 16.
+      n_steps: number of steps, >= 1.
+      lr: learning rate :math:`\eta`, > 0.
+      diag_shift: :math:`\lambda` >= 0.
+      sr: stochastic reconfiguration (here exact) if True, plain gradient descent if False.
+      couplings: keyword arguments of ``local_energy`` (traced), e.g. ``{"h": 1.0}``.
+      magnetization: if given, sum only over configurations with :math:`\sum_i s_i` equal to it.
+
+    Returns:
+      ``(params, energies)``: the final parameters and the exact variational energy before each step,
+      float[n_steps].
+
+    Raises:
+      ConvergenceError: the energy became inf or nan (lower ``lr``).
+      TypeError: callables not callable, sizes not integers, ``sr`` not a bool, ``couplings`` not a dict.
+      ValueError: ``n_sites`` out of range, ``n_steps`` < 1, ``lr`` <= 0, ``diag_shift`` < 0, a
+        ``magnetization`` no configuration has, ``log_psi`` or ``local_energy`` not scalar on a configuration,
+        ``params`` with an inf or nan.
+    """
+    _v.callable_("log_psi", log_psi)
+    _v.callable_("local_energy", local_energy)
+    n = _v.count("n_sites", n_sites, minimum=2)
+    if n > 16:
+        raise ValueError(f"n_sites must be <= 16 for exact sums at every step, got {n}")
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    lr = _v.positive_float("lr", lr)
+    diag_shift = _v.positive_float("diag_shift", diag_shift, allow_zero=True)
+    sr = _v.boolean("sr", sr)
+    couplings = _couplings(couplings)
+    configs = configurations(n)
+    if magnetization is not None:
+        magnetization = _v.integer("magnetization", magnetization)
+        configs = configs[configs.sum(axis=1) == magnetization]
+        if len(configs) == 0:
+            raise ValueError(
+                f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
+            )
+    _check_log_psi(log_psi, params, n)
+    s = jnp.asarray(configs, dtype=_params_dtype(params))
+    _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params, s[0])
+    params, energies = _exact_vmc(params, s, couplings, lr, diag_shift, log_psi=log_psi, local_energy=local_energy,
+                                  sr=sr, n_steps=n_steps)
+    require_finite_history("exact_vmc", energies, lr)
+    return params, energies
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -303,3 +303,131 @@ def test_tomography_refuses_bits_instead_of_spins():
     bits = jnp.asarray((1 - configurations(3)[:5]) // 2, jnp.float64)  # 0/1, a common slip
     with pytest.raises(ValueError, match="spins of ±1.*1 - 2 \\* bits"):
         fit_tomography(rbm_log_psi, random_rbm(3), bits, 3, n_steps=2)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The ansatz ladder, the scanned VMC run and exact-sum optimization (chapter 7, sections 7.4 and 7.7)
+# ---------------------------------------------------------------------------------------------------
+
+from physml_helpers import ConvergenceError  # noqa: E402
+from physml_helpers.vmc import (  # noqa: E402
+    exact_vmc,
+    init_jastrow,
+    init_product,
+    init_symmetric_rbm,
+    jastrow_log_psi,
+    product_log_psi,
+    run_vmc,
+    sample_local_energies,
+    symmetric_rbm_log_psi,
+)
+
+
+def test_product_state_energy_is_the_mean_field_formula():
+    # psi = prod_i exp(a s_i): <Z> = tanh 2a, <X> = sech 2a on every site, so E = -N J tanh^2 2a - N h sech 2a
+    n, h, a = 6, 0.7, 0.3
+    params = {"a": jnp.full(n, a)}
+    got = float(exact_statistics(product_log_psi, partial(tfim_local_energy, h=h), params, n)["energy"])
+    assert got == pytest.approx(-n * np.tanh(2 * a) ** 2 - n * h / np.cosh(2 * a), rel=1e-12)
+
+
+def test_exact_vmc_reaches_the_mean_field_optimum_with_a_product_state():
+    n, h = 8, 1.0
+    params, energies = exact_vmc(product_log_psi, tfim_local_energy, init_product(jax.random.key(0), n), n,
+                                 n_steps=200, couplings={"h": h})
+    assert float(energies[-1]) == pytest.approx(-n * (1 + h**2 / 4), rel=1e-9)
+    assert np.all(np.diff(np.asarray(energies)) < 1e-12)  # SR with exact sums never raises the energy here
+
+
+def test_jastrow_is_its_formula_and_solves_the_three_site_ring():
+    n = 5
+    params = init_jastrow(jax.random.key(1), n, scale=0.5)
+    i, j = np.triu_indices(n, 1)
+    for s in configurations(n).astype(float)[:8]:
+        want = float(params["a"] @ s + params["K"] @ (s[i] * s[j]))
+        assert float(jastrow_log_psi(params, jnp.asarray(s))) == pytest.approx(want, abs=1e-12)
+    # on a 3-site ring the ground state has one amplitude for the two aligned states and one for the other six,
+    # a ratio a uniform Jastrow factor can take: the family contains the exact ground state
+    params, energies = exact_vmc(jastrow_log_psi, tfim_local_energy, init_jastrow(jax.random.key(2), 3), 3,
+                                 n_steps=300, lr=0.1, couplings={"h": 0.8})
+    assert float(energies[-1]) == pytest.approx(ground_state(tfim_hamiltonian(3, h=0.8))[0], abs=1e-8)
+
+
+def test_symmetric_rbm_is_a_dense_rbm_with_translated_filters_and_is_invariant():
+    n, alpha = 6, 2
+    params = init_symmetric_rbm(jax.random.key(3), n, alpha=alpha, scale=0.4)
+    w = np.asarray(params["W"])
+    dense_w = np.stack([np.roll(w[f], t) for f in range(alpha) for t in range(n)])  # row (f, t): W_f,(j - t)
+    dense = {"a": jnp.full(n, params["a"]), "b": jnp.repeat(params["b"], n), "W": jnp.asarray(dense_w)}
+    s = jnp.asarray(configurations(n), float)
+    got = jax.vmap(symmetric_rbm_log_psi, in_axes=(None, 0))(params, s)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(jax.vmap(rbm_log_psi, in_axes=(None, 0))(dense, s)),
+                               atol=1e-12)
+    shifted = jax.vmap(symmetric_rbm_log_psi, in_axes=(None, 0))(params, jnp.roll(s, 1, axis=1))
+    np.testing.assert_allclose(np.asarray(shifted), np.asarray(got), atol=1e-12)
+
+
+def test_run_vmc_is_the_kernel_loop_in_one_scan_and_records_parameters():
+    n, steps = 6, 6
+    params = init_rbm(jax.random.key(4), n, alpha=1, scale=0.1)
+    state, history, info = run_vmc(jax.random.key(5), rbm_log_psi, tfim_local_energy, params, n, n_steps=steps,
+                                   record_every=3, couplings={"h": 1.0}, n_chains=64)
+    kernel = vmc(rbm_log_psi, tfim_local_energy, n, n_chains=64)
+    k_init, k_run = jax.random.split(jax.random.key(5))
+    loop = kernel.init(k_init, params)
+    energies = []
+    for k in jax.random.split(k_run, steps):
+        loop, step_info = kernel.step(k, loop, h=1.0)
+        energies.append(float(step_info.energy))
+    np.testing.assert_allclose(np.asarray(info.energy), energies, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(state.params["W"]), np.asarray(loop.params["W"]), rtol=1e-9, atol=1e-12)
+    assert history["W"].shape == (2, n, n) and info.energy.shape == (steps,)
+    np.testing.assert_allclose(np.asarray(history["W"][-1]), np.asarray(state.params["W"]))
+
+
+def test_run_vmc_with_adam_lowers_the_exact_energy_and_divergence_is_reported():
+    import optax
+
+    n = 6
+    params = init_rbm(jax.random.key(6), n, alpha=1, scale=0.01)
+    local = partial(tfim_local_energy, h=1.0)
+    start = float(exact_statistics(rbm_log_psi, local, params, n, gradients=False)["energy"])
+    state, _, _ = run_vmc(jax.random.key(7), rbm_log_psi, tfim_local_energy, params, n, n_steps=60,
+                          couplings={"h": 1.0}, n_chains=256, lr=0.03, sr=False, optimizer=optax.scale_by_adam())
+    end = float(exact_statistics(rbm_log_psi, local, state.params, n, gradients=False)["energy"])
+    e0 = tfim_exact_energy(n, h=1.0)
+    assert end - e0 < (start - e0) / 3  # the error shrinks at least threefold in 60 steps (from about 2% of E0)
+    with pytest.raises(ConvergenceError, match="lower the learning rate"):
+        run_vmc(jax.random.key(7), rbm_log_psi, tfim_local_energy, params, n, n_steps=20, couplings={"h": 1.0},
+                n_chains=32, lr=1e4, sr=False)
+    with pytest.raises(TypeError, match="optimizer"):
+        vmc(rbm_log_psi, tfim_local_energy, n, optimizer="adam")
+    with pytest.raises(ValueError, match="record_every"):
+        run_vmc(jax.random.key(7), rbm_log_psi, tfim_local_energy, params, n, n_steps=10, record_every=3)
+
+
+def test_sample_local_energies_continues_given_chains():
+    n = 6
+    params = init_rbm(jax.random.key(8), n, alpha=1, scale=0.2)
+    local = partial(tfim_local_energy, h=1.0)
+    state, _, _ = run_vmc(jax.random.key(9), rbm_log_psi, tfim_local_energy, params, n, n_steps=2,
+                          couplings={"h": 1.0}, n_chains=2000, lr=1e-6)
+    configs, e_loc = sample_local_energies(jax.random.key(10), rbm_log_psi, local, state.params, n,
+                                           chains=state.sampler, n_thermalize=5)
+    assert configs.shape == (2000, n) and e_loc.shape == (2000,)
+    exact = float(exact_statistics(rbm_log_psi, local, state.params, n, gradients=False)["energy"])
+    assert abs(float(e_loc.mean()) - exact) < 4 * float(e_loc.std()) / np.sqrt(2000)
+    with pytest.raises(ValueError, match="n_chains, n_sites"):
+        sample_local_energies(jax.random.key(10), rbm_log_psi, local, state.params, n, chains=state.sampler,
+                              n_chains=10)
+
+
+def test_new_ansatze_refuse_parameters_of_another_shape():
+    with pytest.raises(ValueError, match="n_sites=4"):
+        exact_vmc(jastrow_log_psi, tfim_local_energy, init_jastrow(jax.random.key(0), 4), 5, n_steps=1,
+                  couplings={"h": 1.0})
+    with pytest.raises(TypeError, match="init_product"):
+        product_log_psi({"b": jnp.zeros(3)}, jnp.ones(3))
+    bad = {"a": jnp.zeros(()), "b": jnp.zeros(2), "W": jnp.zeros((3, 4))}
+    with pytest.raises(ValueError, match="alpha"):
+        symmetric_rbm_log_psi(bad, jnp.ones(4))
