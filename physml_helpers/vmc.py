@@ -1072,18 +1072,25 @@ def exact_statistics(
     if n > 20:
         raise ValueError(f"n_sites must be <= 20 for exact sums over 2^n_sites configurations, got {n}")
     gradients = _v.boolean("gradients", gradients)
-    configs = configurations(n)
-    if magnetization is not None:
-        magnetization = _v.integer("magnetization", magnetization)
-        configs = configs[configs.sum(axis=1) == magnetization]
-        if len(configs) == 0:
-            raise ValueError(
-                f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
-            )
+    configs = _sector_configurations(n, magnetization)
     _check_log_psi(log_psi, params, n)
     s = jnp.asarray(configs, dtype=_params_dtype(params))
     _check_local_energy(log_psi, local_energy, params, s[0])
     return _exact_sums(log_psi, local_energy, gradients, params, s)
+
+
+def _sector_configurations(n: int, magnetization) -> np.ndarray:
+    """All configurations of n spins, or those with total magnetization ``magnetization`` when it is given."""
+    configs = configurations(n)
+    if magnetization is None:
+        return configs
+    magnetization = _v.integer("magnetization", magnetization)
+    configs = configs[configs.sum(axis=1) == magnetization]
+    if len(configs) == 0:
+        raise ValueError(
+            f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
+        )
+    return configs
 
 
 def _check_local_energy(log_psi, local_energy, params, s) -> None:
@@ -1169,14 +1176,7 @@ def exact_vmc(
     diag_shift = _v.positive_float("diag_shift", diag_shift, allow_zero=True)
     sr = _v.boolean("sr", sr)
     couplings = _couplings(couplings)
-    configs = configurations(n)
-    if magnetization is not None:
-        magnetization = _v.integer("magnetization", magnetization)
-        configs = configs[configs.sum(axis=1) == magnetization]
-        if len(configs) == 0:
-            raise ValueError(
-                f"magnetization must be one of -n_sites, -n_sites + 2, ..., n_sites = {n}, got {magnetization}"
-            )
+    configs = _sector_configurations(n, magnetization)
     _check_log_psi(log_psi, params, n)
     s = jnp.asarray(configs, dtype=_params_dtype(params))
     _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params, s[0])
