@@ -605,6 +605,10 @@ FACTORY_CASES = [
     ("configurations float sites", TypeError, "n_sites", lambda: quantum.configurations(2.5)),
     ("tfim_sector_energies h NaN", ValueError, "h", lambda: quantum.tfim_sector_energies(4, h=NAN)),
     ("tfim_sector_energies n < 2", ValueError, "n_sites", lambda: quantum.tfim_sector_energies(-1, h=1.0)),
+    ("frozen_noise_sgd_kernel lr < 0", ValueError, "lr",
+     lambda: langevin.frozen_noise_sgd_kernel(_grad, [[1.0, 0.0], [0.0, 1.0]], lr=-1.0)),
+    ("init_product 0 sites", ValueError, "n_sites", lambda: vmc.init_product(K, 0)),
+    ("init_symmetric_rbm 0 sites", ValueError, "n_sites", lambda: vmc.init_symmetric_rbm(K, 0)),
 ]
 
 
