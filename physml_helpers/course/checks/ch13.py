@@ -3,7 +3,8 @@
 References: one step of symplectic Euler written out, and the symplectic condition by forward-mode
 differentiation; determinant and symplectic defect of a matrix; the invariant quadratic form of leapfrog
 for the oscillator, a = omega^2 (1 - omega^2 h^2 / 4), compared at sample values of omega and h; the
-constant total force N(N-1) eps of the broken third law.
+forces of the broken third law written out pair by pair, whose sum is 2 eps sum_{i<j} exp(-r_ij^2) e_x;
+Hamilton's equations (dH/dp, -dH/dq) by automatic differentiation of a known H and of a random network.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import numpy as np
 
 from physml_helpers.course.checks import call, exercise, expect_close
 
-__all__ = ["check_symplectic_euler", "check_volume_not_symplectic", "check_modified_energy", "check_broken_third_law"]
+__all__ = [
+    "check_symplectic_euler", "check_volume_not_symplectic", "check_modified_energy", "check_broken_third_law",
+    "check_hamiltonian_vector_field",
+]
 
 
 @exercise("13.1")
@@ -84,15 +88,96 @@ def check_modified_energy(a_expr, omega, h):
     return "a = omega^2 (1 - omega^2 h^2 / 4): positive for omega h < 2, the stability limit."
 
 
+def _reference_broken_forces(q, eps):
+    """Gaussian-core pair forces 2 r exp(-r^2) r_hat plus eps exp(-r^2) e_x on i for every ordered pair (i, j)."""
+    diff = q[:, None, :] - q[None, :, :]
+    r = np.sqrt((diff**2).sum(-1))
+    off = ~np.eye(len(q), dtype=bool)
+    r_safe = np.where(off, r, 1.0)
+    pair = np.where(off, 2 * np.exp(-(r_safe**2)), 0.0)  # f(r) / r with f = 2 r exp(-r^2)
+    reciprocal = (pair[:, :, None] * diff).sum(1)
+    non_reciprocal = np.zeros_like(q)
+    non_reciprocal[:, 0] = eps * np.where(off, np.exp(-(r_safe**2)), 0.0).sum(1)
+    return reciprocal, non_reciprocal
+
+
 @exercise("13.4")
-def check_broken_third_law(rate, n_particles, eps):
-    """``rate``: the measured dP_x/dt with the non-reciprocal term."""
-    want = n_particles * (n_particles - 1) * eps
-    got = float(rate)
-    if abs(got) < 1e-9:
-        raise AssertionError("the momentum did not change: add the non-reciprocal force eps e_x for every ordered pair.")
-    if abs(got / want - 1 / (n_particles - 1)) < 1e-6:
-        raise AssertionError("you added eps once per particle; every ordered pair (i, j) adds eps, so (N - 1) eps per particle.")
-    expect_close("dP_x/dt", got, want, rtol=1e-8,
-                 hint="With unit masses the total momentum changes at the rate of the total force.")
-    return f"dP_x/dt = N(N-1) eps = {want:.3g}: only the non-reciprocal part survives the sum."
+def check_broken_third_law(broken_forces, eps):
+    """``broken_forces(q)``: forces [N, 2] for positions [N, 2], the pair force plus the non-reciprocal term."""
+    rng = np.random.default_rng(13)
+    for n in (4, 3):
+        q = 0.8 * rng.standard_normal((n, 2))
+        out = call(broken_forces, q, what="broken_forces(q)")
+        try:
+            got = np.asarray(out, dtype=float)
+        except (TypeError, ValueError):
+            raise AssertionError(f"broken_forces(q) should return an array of forces, got {type(out).__name__}.") from None
+        if got.shape != q.shape:
+            raise AssertionError(f"broken_forces(q) should return one force per particle, shape {q.shape}, got {got.shape}.")
+        reciprocal, non_reciprocal = _reference_broken_forces(q, eps)
+        total, want_total = got.sum(0), non_reciprocal.sum(0)
+        if np.abs(total).max() < 1e-12:
+            raise AssertionError("the total force is zero: your forces still obey the third law. Add eps exp(-r_ij^2) e_x "
+                                 "to the force on i for every ordered pair (i, j), with the same sign for (j, i).")
+        if np.allclose(total, [n * (n - 1) * eps, 0.0], rtol=1e-9, atol=1e-12):
+            raise AssertionError("the total force is the constant N(N-1) eps e_x: that is a uniform external field. "
+                                 "Weight each pair's term by exp(-r_ij^2), so that it depends on the configuration.")
+        if np.allclose(total, want_total / 2, rtol=1e-9, atol=1e-12):
+            raise AssertionError("the total non-reciprocal force is half the expected one: every ordered pair (i, j) "
+                                 "adds a term to particle i, so each unordered pair contributes twice.")
+        if np.allclose(got, non_reciprocal, rtol=1e-9, atol=1e-12):
+            raise AssertionError("only the non-reciprocal term is there: add the Gaussian-core pair force "
+                                 "2 r exp(-r^2) (r_i - r_j) / r (pairwise_forces(magnitude, q)).")
+        expect_close(f"the total force for N = {n}", total, want_total, rtol=1e-9, atol=1e-12,
+                     hint="sum_i F_i = eps sum_{i != j} exp(-r_ij^2) e_x: only the non-reciprocal part survives.")
+        expect_close(f"the forces for N = {n}", got, reciprocal + non_reciprocal, rtol=1e-9, atol=1e-12,
+                     hint="F_i = sum_{j != i} [2 exp(-r_ij^2) (r_i - r_j) + eps exp(-r_ij^2) e_x].")
+    return ("the total force 2 eps sum_{i<j} exp(-r_ij^2) e_x depends on the configuration, so the momentum "
+            "changes at a varying rate.")
+
+
+def _reference_field(H, z):
+    import jax
+
+    d = z.shape[0] // 2
+    dq, dp = jax.grad(lambda q, p: H(q, p), argnums=(0, 1))(z[:d], z[d:])
+    return np.concatenate([np.asarray(dp), -np.asarray(dq)])
+
+
+@exercise("13.5")
+def check_hamiltonian_vector_field(hamiltonian_vector_field):
+    """``hamiltonian_vector_field(H, z)``: (dH/dp, -dH/dq) at ``z = (q, p)`` of shape [2 d], ``H(q, p)`` scalar."""
+    import jax
+    import jax.numpy as jnp
+
+    from physml_helpers.hnn import hnn_hamiltonian, init_hnn
+
+    known = lambda q, p: 0.5 * jnp.sum(p**2) + q[0] ** 2 * p[1] + jnp.sin(q[1])  # not separable, d = 2
+    params = init_hnn(jax.random.key(5), 2, hidden=16, dtype=jnp.float64)
+    network = lambda q, p: hnn_hamiltonian(params, q, p)
+    z = jnp.array([0.3, -0.8, 1.1, 0.4])
+    for label, H in (("H = p^2/2 + q1^2 p2 + sin q2", known), ("a random Hamiltonian network", network)):
+        out = call(hamiltonian_vector_field, H, z, what="hamiltonian_vector_field(H, z)")
+        try:
+            got = np.asarray(out, dtype=float)
+        except (TypeError, ValueError):
+            raise AssertionError(f"hamiltonian_vector_field should return an array, got {type(out).__name__}.") from None
+        if got.shape != z.shape:
+            raise AssertionError(f"hamiltonian_vector_field(H, z) should return (q_dot, p_dot) of shape {z.shape}, "
+                                 f"got {got.shape}.")
+        want = _reference_field(H, z)
+        grad = np.concatenate([-want[2:], want[:2]])  # (dH/dq, dH/dp)
+        if np.allclose(got, -want, rtol=1e-9, atol=1e-12):
+            raise AssertionError("every component has the wrong sign: that is the flow backwards in time. "
+                                 "q_dot = +dH/dp, p_dot = -dH/dq.")
+        if np.allclose(got, grad, rtol=1e-9, atol=1e-12) or np.allclose(got, -grad, rtol=1e-9, atol=1e-12):
+            raise AssertionError("you returned (plus or minus) the gradient of H: along it H changes as fast as possible. "
+                                 "Hamilton's equations rotate it by Omega: (dH/dp, -dH/dq).")
+        if np.allclose(got, np.concatenate([want[:2], -want[2:]]), rtol=1e-9, atol=1e-12):
+            raise AssertionError("the sign of p_dot is wrong: p_dot = -dH/dq (a force pushes downhill).")
+        expect_close(f"the vector field for {label}", got, want, rtol=1e-9, atol=1e-12,
+                     hint="q_dot = dH/dp and p_dot = -dH/dq, for example with jax.grad(H, argnums=(0, 1)).")
+        rate = float(np.dot(grad, got))  # dH/dt = grad H . z_dot
+        if abs(rate) > 1e-10 * (1 + np.abs(grad).max() * np.abs(got).max()):
+            raise AssertionError(f"dH/dt = grad H . z_dot = {rate:.3g} should vanish.")
+    return "q_dot = dH/dp, p_dot = -dH/dq: any H, a network included, is conserved along this field."
