@@ -13,7 +13,10 @@ boundaries. The link variable is :math:`U_\mu(x) = e^{i\theta_\mu(x)}`.
   ``(init, step)`` pair and as a run of many sweeps.
 * :func:`wilson_loop_angles`: square Wilson loops; :func:`axial_gauge`: a gauge-fixed copy of the links.
 * :func:`init_lcnn`, :func:`lcnn_apply`: a lattice gauge-equivariant network (U(1) case);
-  :func:`init_cnn`, :func:`cnn_apply`: a plain CNN on the links, for comparison.
+  :func:`init_cnn`, :func:`cnn_apply`: a plain CNN on the links or on the plaquettes, for comparison.
+* :func:`integrated_autocorrelation_time`: :math:`\tau_{\rm int}` of a Monte Carlo time series, for error bars.
+* :func:`random_su2`, :func:`su2_gauge_transform`, :func:`su2_wilson_loop`: SU(2) links, their gauge
+  transformations and square Wilson loops as ordered matrix products (non-commuting parallel transport).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "plaquette_angles", "gauge_transform", "average_plaquette", "exact_average_plaquette",
     "WilsonState", "WilsonInfo", "metropolis_kernel", "metropolis", "wilson_loop_angles",
     "init_lcnn", "lcnn_apply", "init_cnn", "cnn_apply", "sample_configurations", "axial_gauge", "LCNN_OFFSETS",
+    "AutocorrelationTime", "integrated_autocorrelation_time", "random_su2", "su2_gauge_transform", "su2_wilson_loop",
 ]
 
 
@@ -417,9 +421,10 @@ def _check_cnn_params(params) -> list:
             for layer in params):
         raise TypeError(f"params must be the list of (W, b) pairs made by init_cnn, got {type(params).__name__}")
     n_offsets = params[0][0].shape[-1] if len(params[0][0].shape) == 3 else None
-    if n_offsets not in (len(_KERNELS[2]), len(_KERNELS[3])):
-        raise ValueError(f"params[0][0] must have shape [C_out, 4, 4 or 9] (see init_cnn), got {tuple(params[0][0].shape)}")
-    width = 4
+    if n_offsets not in (len(_KERNELS[2]), len(_KERNELS[3])) or params[0][0].shape[1] not in _CNN_INPUTS.values():
+        raise ValueError(f"params[0][0] must have shape [C_out, 4 or 2, 4 or 9] (see init_cnn), got "
+                         f"{tuple(params[0][0].shape)}")
+    width = params[0][0].shape[1]
     for i, (w, b) in enumerate(params):
         if len(w.shape) != 3 or w.shape[1] != width or w.shape[2] != n_offsets or tuple(b.shape) != (w.shape[0],):
             raise ValueError(
@@ -493,30 +498,34 @@ def lcnn_apply(params, theta):
 
 
 _KERNELS = {2: [(0, 0), (1, 0), (0, 1), (1, 1)], 3: _OFFSETS}
+_CNN_INPUTS = {"links": 4, "plaquettes": 2}
 
 
-def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3, dtype=None):
-    """Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles).
+def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3, inputs: str = "links", dtype=None):
+    r"""Parameters of a plain periodic CNN on the link variables (cos and sin of both link angles, 4 input
+    channels) or on the plaquettes (:math:`\cos\theta_P`, :math:`\sin\theta_P`, 2 input channels, exactly
+    gauge invariant for U(1)).
 
     ``depth`` hidden layers of ``hidden`` channels with tanh; every layer is a ``kernel`` × ``kernel``
     convolution (2: the sites x, x + e_0, x + e_1, x + e_0 + e_1 of a plaquette; 3: the 3 × 3 block
-    centred on x).
+    centred on x). :func:`cnn_apply` reads which inputs to use from the shape of the first layer.
 
     Args:
       key: JAX random key.
       hidden: channels of each hidden layer, >= 1.
       depth: number of hidden layers, >= 1.
       kernel: 2 or 3, the side of the convolution window.
+      inputs: ``"links"`` (4 input channels) or ``"plaquettes"`` (2 input channels).
       dtype: floating dtype of the parameters (default: JAX's default float); use the links' dtype.
 
     Returns:
       A list of ``(W, b)`` pairs, one per layer, with ``W`` float[C_out, C_in, kernel**2] (normal, variance
-      1 / (C_in kernel**2)) and ``b`` float[C_out] (zero); 4 input channels, 1 output channel.
+      1 / (C_in kernel**2)) and ``b`` float[C_out] (zero); 4 or 2 input channels, 1 output channel.
 
     Raises:
       TypeError: ``key`` not a typed JAX key, ``hidden``, ``depth`` or ``kernel`` not integers, ``dtype`` not
         floating.
-      ValueError: ``hidden`` or ``depth`` < 1, ``kernel`` not 2 or 3.
+      ValueError: ``hidden`` or ``depth`` < 1, ``kernel`` not 2 or 3, ``inputs`` not "links" or "plaquettes".
     """
     _v.key(key)
     hidden = _v.count("hidden", hidden, minimum=1)
@@ -524,16 +533,19 @@ def init_cnn(key, hidden: int = 16, depth: int = 2, *, kernel: int = 3, dtype=No
     kernel = _v.integer("kernel", kernel)
     if kernel not in _KERNELS:
         raise ValueError(f"kernel must be 2 or 3, got {kernel!r}")
+    n_inputs = _CNN_INPUTS[_v.choice("inputs", inputs, tuple(_CNN_INPUTS))]
     dtype = _v.float_dtype("dtype", dtype)
     n_offsets = len(_KERNELS[kernel])
-    sizes = [4] + [hidden] * depth + [1]
+    sizes = [n_inputs] + [hidden] * depth + [1]
     shapes = [(n_out, n_in, n_offsets) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     weights = _normal_arrays(key, shapes, [1 / (n_in * n_offsets) ** 0.5 for n_in in sizes[:-1]], dtype)
     return [(w, jnp.zeros(w.shape[0], dtype)) for w in weights]
 
 
 def cnn_apply(params, theta):
-    """The plain CNN's output field ``[L, L]``: periodic convolutions with tanh between them.
+    """The plain CNN's output field ``[L, L]``: periodic convolutions with tanh between them, applied to
+    the links (cos and sin of both angles) or to the plaquettes (cos and sin of the plaquette angle),
+    whichever ``params`` were made for.
 
     Args:
       params: from :func:`init_cnn` (a list of ``(W, b)`` pairs), in the dtype of ``theta``.
@@ -550,7 +562,11 @@ def cnn_apply(params, theta):
     """
     offsets = _check_cnn_params(params)
     theta = _network_links(params, theta, "init_cnn")
-    x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
+    if params[0][0].shape[1] == _CNN_INPUTS["links"]:
+        x = jnp.concatenate([jnp.cos(theta), jnp.sin(theta)])  # [4, L, L]
+    else:
+        p = _plaquettes(theta)
+        x = jnp.stack([jnp.cos(p), jnp.sin(p)])  # [2, L, L]
     for i, (w, b) in enumerate(params):
         stacked = jnp.stack([_shifted(x, o) for o in offsets], axis=1)  # [C_in, n_offsets, L, L]
         x = jnp.einsum("oik,ikxy->oxy", w, stacked) + b[:, None, None]
@@ -616,3 +632,174 @@ def axial_gauge(theta):
     theta = _links("theta", theta)
     alpha = jnp.concatenate([jnp.zeros_like(theta[1][:, :1]), jnp.cumsum(theta[1], axis=1)[:, :-1]], axis=1)
     return gauge_transform(theta, alpha)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Error bars of Monte Carlo averages
+# ---------------------------------------------------------------------------------------------------
+
+class AutocorrelationTime(NamedTuple):
+    """Result of :func:`integrated_autocorrelation_time`: ``tau`` (the estimate of
+    :math:`\tau_{\rm int}`), ``window`` (the summation window W that was used) and ``converged`` (whether a
+    self-consistent window was found within the first quarter of the series; if not, ``tau`` is a lower
+    bound and the series is too short to trust it)."""
+
+    tau: float
+    window: int
+    converged: bool
+
+
+def integrated_autocorrelation_time(series, *, c: float = 6.0) -> AutocorrelationTime:
+    r"""The integrated autocorrelation time :math:`\tau_{\rm int} = \tfrac12 + \sum_{t\ge1}\rho(t)` of a time
+    series, with Sokal's automatic window: the sum runs to the smallest W with :math:`W \ge c\,\tau(W)`.
+
+    The normalized autocorrelation :math:`\rho(t)` is estimated with the sample mean and the biased
+    (divide by N) covariance, computed by FFT. The variance of the mean of N correlated samples is then
+    :math:`2\tau_{\rm int}\sigma^2/N`: the error bar is :math:`\sqrt{2\tau_{\rm int}}` times the naive one.
+    For a series of independent samples :math:`\tau_{\rm int} = 1/2`; for an AR(1) process with
+    coefficient :math:`\phi` it is :math:`(1+\phi)/(2(1-\phi))`.
+
+    Args:
+      series: float[N] the measurements in Monte Carlo time order, N >= 20, finite, not constant.
+      c: the window factor, > 0 (4 to 10 is usual; larger is less biased and noisier).
+
+    Returns:
+      :class:`AutocorrelationTime` ``(tau, window, converged)``, Python numbers (computed in float64 NumPy).
+
+    Raises:
+      TypeError: ``series`` not an array of real numbers, ``c`` not a number.
+      ValueError: ``series`` not one-dimensional, shorter than 20, with an inf or nan, or constant; ``c`` not > 0.
+    """
+    x = _v.numpy_array("series", series, ndim=1).astype(np.float64)
+    c = _v.positive_float("c", c)
+    n = x.size
+    if n < 20:
+        raise ValueError(f"series must have at least 20 measurements to estimate an autocorrelation time, got {n}")
+    x = x - x.mean()
+    variance = float(np.dot(x, x)) / n
+    if variance == 0.0:
+        raise ValueError("series is constant: its autocorrelation is undefined (did the chain ever move?)")
+    padded = np.fft.rfft(x, 2 * n)
+    rho = np.fft.irfft(padded * np.conj(padded))[:n] / (n * variance)
+    tau = 0.5 + np.cumsum(rho[1:])          # tau[W - 1] = 1/2 + sum_{t=1}^{W} rho(t)
+    windows = np.arange(1, n)
+    ok = np.flatnonzero((windows >= c * tau) & (windows <= n // 4))
+    if ok.size:
+        w = int(windows[ok[0]])
+        return AutocorrelationTime(float(tau[w - 1]), w, True)
+    w = n // 4
+    return AutocorrelationTime(float(tau[w - 1]), w, False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# SU(2): non-commuting links
+# ---------------------------------------------------------------------------------------------------
+
+def random_su2(key, shape, *, dtype=None):
+    r"""Haar-random SU(2) matrices :math:`a_0 + i\,\vec a\cdot\vec\sigma` with :math:`a` uniform on the
+    unit 3-sphere.
+
+    Args:
+      key: JAX random key.
+      shape: tuple of ints >= 1, the batch shape (for links, ``(2, L, L)``; for a gauge transformation,
+        ``(L, L)``).
+      dtype: floating dtype of the real and imaginary parts (default: JAX's default float); the result is
+        the matching complex dtype.
+
+    Returns:
+      complex[*shape, 2, 2] unitary matrices of determinant 1.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key, ``shape`` not a tuple of integers, ``dtype`` not floating.
+      ValueError: ``shape`` with an entry < 1.
+    """
+    _v.key(key)
+    if not isinstance(shape, tuple):
+        raise TypeError(f"shape must be a tuple of integers, got {type(shape).__name__}")
+    shape = tuple(_v.count("shape", n, minimum=1) for n in shape)
+    dtype = _v.float_dtype("dtype", dtype)
+    a = jax.random.normal(key, (*shape, 4), dtype)
+    a = a / jnp.linalg.norm(a, axis=-1, keepdims=True)
+    a0, a1, a2, a3 = (a[..., i] for i in range(4))
+    row0 = jnp.stack([jax.lax.complex(a0, a3), jax.lax.complex(a2, a1)], axis=-1)
+    row1 = jnp.stack([jax.lax.complex(-a2, a1), jax.lax.complex(a0, -a3)], axis=-1)
+    return jnp.stack([row0, row1], axis=-2)
+
+
+def _su2_links(name, links):
+    if not hasattr(links, "shape") or not hasattr(links, "dtype"):
+        raise TypeError(f"{name} must be a complex array [2, L, L, 2, 2], got {type(links).__name__}")
+    if not jnp.issubdtype(links.dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must be complex (SU(2) matrices), got dtype {links.dtype}")
+    shape = tuple(links.shape)
+    if len(shape) != 5 or shape[0] != 2 or shape[1] != shape[2] or shape[1] < 2 or shape[3:] != (2, 2):
+        raise ValueError(f"{name} must have shape [2, L, L, 2, 2] with L >= 2, got {shape}")
+    _v.finite(name, links)
+    return jnp.asarray(links)
+
+
+def _dagger(m):
+    return jnp.conj(jnp.swapaxes(m, -1, -2))
+
+
+def su2_gauge_transform(links, omega):
+    r"""SU(2) gauge transformation :math:`U_\mu(x) \to \Omega(x)\,U_\mu(x)\,\Omega(x + e_\mu)^\dagger`.
+
+    Args:
+      links: complex[2, L, L, 2, 2] link matrices, ``links[mu][x]`` from ``x`` to ``x + e_mu`` (periodic).
+      omega: complex[L, L, 2, 2] one SU(2) matrix per site, in the dtype of ``links``.
+
+    Returns:
+      complex[2, L, L, 2, 2] the transformed links.
+
+    Raises:
+      TypeError: ``links`` or ``omega`` not complex arrays, or of different dtypes.
+      ValueError: ``links`` not [2, L, L, 2, 2] with L >= 2, ``omega`` not [L, L, 2, 2]; an inf or nan.
+    """
+    links = _su2_links("links", links)
+    if not hasattr(omega, "shape") or not hasattr(omega, "dtype") or omega.dtype != links.dtype:
+        raise TypeError(f"omega must be a complex array of the dtype of links ({links.dtype}), got "
+                        f"{getattr(omega, 'dtype', type(omega).__name__)}")
+    if tuple(omega.shape) != (*links.shape[1:3], 2, 2):
+        raise ValueError(f"omega must have shape {(*links.shape[1:3], 2, 2)} (one matrix per site), got "
+                         f"{tuple(omega.shape)}")
+    _v.finite("omega", omega)
+    return jnp.stack([omega @ links[mu] @ _dagger(jnp.roll(omega, -1, axis=mu)) for mu in (0, 1)])
+
+
+def su2_wilson_loop(links, size: int):
+    r"""The untraced ``size`` × ``size`` Wilson loops :math:`W_R(x)` of SU(2) links, with lower-left corner
+    (and base point) at every site: the ordered product of the :math:`4R` links along the boundary,
+    :math:`R` steps along :math:`+e_0`, then :math:`+e_1`, :math:`-e_0`, :math:`-e_1` (a step backwards
+    contributes :math:`U^\dagger`). ``size=1`` gives the plaquettes. Transforms as
+    :math:`W_R(x)\to\Omega(x)W_R(x)\Omega(x)^\dagger`, so :math:`\mathrm{tr}\,W_R` is gauge invariant.
+
+    Args:
+      links: complex[2, L, L, 2, 2] link matrices.
+      size: the side R of the loop, 1 <= R < L.
+
+    Returns:
+      complex[L, L, 2, 2] the loop matrices.
+
+    Raises:
+      TypeError: ``links`` not a complex array, ``size`` not an integer.
+      ValueError: ``links`` not [2, L, L, 2, 2] with L >= 2 or with an inf or nan; ``size`` < 1 or >= L.
+    """
+    links = _su2_links("links", links)
+    size = _v.count("size", size, minimum=1)
+    L = links.shape[1]
+    if size >= L:
+        raise ValueError(f"size must be smaller than the lattice size L = {L}, got {size}: a larger loop wraps "
+                         "around the torus")
+    position = (0, 0)
+    loop = jnp.broadcast_to(jnp.eye(2, dtype=links.dtype), links.shape[1:])
+    for mu, sign in ((0, 1), (1, 1), (0, -1), (1, -1)):
+        for _ in range(size):
+            if sign > 0:
+                step = jnp.roll(links[mu], (-position[0], -position[1]), axis=(0, 1))
+                position = tuple(p + (1 if i == mu else 0) for i, p in enumerate(position))
+            else:
+                position = tuple(p - (1 if i == mu else 0) for i, p in enumerate(position))
+                step = _dagger(jnp.roll(links[mu], (-position[0], -position[1]), axis=(0, 1)))
+            loop = loop @ step
+    return loop

@@ -272,3 +272,128 @@ def test_a_new_coupling_compiles_nothing():
                          second=lambda: sample_configurations(jax.random.key(1), 3, size=4, beta=3.0, n_sweeps=5))
     state, info = metropolis(jax.random.key(2), hot.astype(jnp.float32), beta=1.0, n_sweeps=2)
     assert state.theta.dtype == info.plaquette.dtype == info.acceptance.dtype == jnp.float32
+
+
+# --- plaquette-input CNN, autocorrelation time, SU(2) ----------------------------------------------------
+
+from physml_helpers.gauge import (  # noqa: E402
+    cnn_apply, init_cnn, integrated_autocorrelation_time, random_su2, su2_gauge_transform, su2_wilson_loop,
+    wilson_loop_angles,
+)
+
+
+def test_the_plaquette_cnn_sees_only_plaquettes():
+    theta = _random_links(jax.random.key(30), 6)
+    alpha = jax.random.uniform(jax.random.key(31), (6, 6), minval=-np.pi, maxval=np.pi)
+    params = init_cnn(jax.random.key(32), hidden=5, depth=2, kernel=2, inputs="plaquettes")
+    assert params[0][0].shape == (5, 2, 4)
+    np.testing.assert_allclose(cnn_apply(params, gauge_transform(theta, alpha)), cnn_apply(params, theta), atol=1e-12)
+    # one linear layer on (cos, sin) of the plaquette at x alone is a*cos(theta_P) + b*sin(theta_P) + c
+    w = jnp.zeros((1, 2, 4)).at[0, 0, 0].set(0.7).at[0, 1, 0].set(-0.2)
+    p = plaquette_angles(theta)
+    np.testing.assert_allclose(cnn_apply([(w, jnp.array([0.1]))], theta), 0.7 * jnp.cos(p) - 0.2 * jnp.sin(p) + 0.1,
+                               atol=1e-14)
+    links = init_cnn(jax.random.key(32), hidden=5, depth=2, kernel=2)
+    assert float(jnp.abs(cnn_apply(links, gauge_transform(theta, alpha)) - cnn_apply(links, theta)).max()) > 1e-2
+    with pytest.raises(ValueError, match="inputs"):
+        init_cnn(jax.random.key(0), inputs="loops")
+    with pytest.raises(ValueError, match="4 or 2"):
+        cnn_apply([(jnp.zeros((1, 3, 4)), jnp.zeros(1))], theta)
+
+
+def test_autocorrelation_time_matches_the_definition_and_ar1():
+    rng = np.random.default_rng(0)
+    # exact: the returned tau is 1/2 + sum_{t=1}^{W} rho(t), computed here by direct sums
+    x = np.cumsum(rng.normal(size=300)) * 0.05 + rng.normal(size=300)
+    result = integrated_autocorrelation_time(x, c=5.0)
+    d = x - x.mean()
+    rho = [np.dot(d[: d.size - t], d[t:]) / np.dot(d, d) for t in range(1, result.window + 1)]
+    assert result.converged and result.tau == pytest.approx(0.5 + sum(rho), rel=1e-10)
+    assert result.window >= 5.0 * result.tau
+    # AR(1) with coefficient phi: tau = (1 + phi) / (2 (1 - phi)); Sokal's error ~ tau sqrt(2 (2W + 1) / N)
+    for phi in (0.0, 0.8):
+        n = 100_000
+        noise = rng.normal(size=n)
+        y = np.empty(n)
+        y[0] = noise[0]
+        for i in range(1, n):
+            y[i] = phi * y[i - 1] + noise[i]
+        got = integrated_autocorrelation_time(y)
+        exact = (1 + phi) / (2 * (1 - phi))
+        sigma = exact * np.sqrt(2 * (2 * got.window + 1) / n)
+        assert abs(got.tau - exact) < 4 * sigma + 0.1 * exact * phi**got.window, (phi, got, exact)
+    # a series much shorter than its correlations is flagged, not trusted
+    assert not integrated_autocorrelation_time(np.sin(np.arange(40) / 40)).converged
+
+
+def test_autocorrelation_time_rejects_bad_input():
+    with pytest.raises(ValueError, match="1-D"):
+        integrated_autocorrelation_time(np.zeros((30, 2)))
+    with pytest.raises(ValueError, match="at least 20"):
+        integrated_autocorrelation_time(np.arange(10.0))
+    with pytest.raises(ValueError, match="constant"):
+        integrated_autocorrelation_time(np.ones(50))
+    with pytest.raises(ValueError, match="finite"):
+        integrated_autocorrelation_time(np.r_[np.arange(30.0), np.nan])
+    with pytest.raises(ValueError, match="c must"):
+        integrated_autocorrelation_time(np.arange(30.0), c=0.0)
+    with pytest.raises(TypeError, match="real"):
+        integrated_autocorrelation_time(np.arange(30.0) + 1j)
+
+
+def _dag(m):
+    return np.conj(np.swapaxes(m, -1, -2))
+
+
+def test_random_su2_is_special_unitary_and_haar_centred():
+    u = np.asarray(random_su2(jax.random.key(40), (20000,)))
+    assert u.shape == (20000, 2, 2) and u.dtype == np.complex128
+    np.testing.assert_allclose(u @ _dag(u), np.broadcast_to(np.eye(2), u.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(u), 1.0, atol=1e-12)
+    # Haar measure: E[U] = 0 and E[|U_00|^2] = 1/2, each entry with standard deviation below 1/sqrt(N)
+    assert np.abs(u.mean(axis=0)).max() < 4 / np.sqrt(u.shape[0])
+    assert abs(np.mean(np.abs(u[:, 0, 0]) ** 2) - 0.5) < 4 * 0.3 / np.sqrt(u.shape[0])
+    with pytest.raises(TypeError, match="tuple"):
+        random_su2(jax.random.key(0), 3)
+    with pytest.raises(ValueError, match="shape"):
+        random_su2(jax.random.key(0), (0,))
+
+
+def test_su2_wilson_loops_are_ordered_products_and_covariant():
+    L = 4
+    links = random_su2(jax.random.key(41), (2, L, L))
+    omega = random_su2(jax.random.key(42), (L, L))
+    u = np.asarray(links)
+    plaquette = np.asarray(su2_wilson_loop(links, 1))
+    for x0, x1 in ((0, 0), (3, 2)):
+        want = (u[0, x0, x1] @ u[1, (x0 + 1) % L, x1] @ _dag(u[0, x0, (x1 + 1) % L]) @ _dag(u[1, x0, x1]))
+        np.testing.assert_allclose(plaquette[x0, x1], want, atol=1e-13)
+    gauged = su2_gauge_transform(links, omega)
+    o = np.asarray(omega)
+    np.testing.assert_allclose(np.asarray(gauged)[0, 1, 2], o[1, 2] @ u[0, 1, 2] @ _dag(o[2, 2]), atol=1e-13)
+    for size in (1, 2, 3):
+        w, w_gauged = np.asarray(su2_wilson_loop(links, size)), np.asarray(su2_wilson_loop(gauged, size))
+        np.testing.assert_allclose(w_gauged, o @ w @ _dag(o), atol=1e-12)
+    # abelian embedding diag(e^{i theta}, e^{-i theta}): tr W_R = 2 cos(theta_R) of the U(1) loop
+    theta = _random_links(jax.random.key(43), L)
+    diag = jnp.zeros((2, L, L, 2, 2), jnp.complex128).at[..., 0, 0].set(
+        jax.lax.complex(jnp.cos(theta), jnp.sin(theta))).at[..., 1, 1].set(jax.lax.complex(jnp.cos(theta), -jnp.sin(theta)))
+    for size in (1, 2):
+        trace = np.trace(np.asarray(su2_wilson_loop(diag, size)), axis1=-2, axis2=-1)
+        np.testing.assert_allclose(trace, 2 * np.cos(np.asarray(wilson_loop_angles(theta, size))), atol=1e-12)
+
+
+def test_su2_helpers_reject_bad_input():
+    links = random_su2(jax.random.key(0), (2, 4, 4))
+    with pytest.raises(TypeError, match="complex"):
+        su2_wilson_loop(jnp.zeros((2, 4, 4, 2, 2)), 1)
+    with pytest.raises(ValueError, match="shape"):
+        su2_wilson_loop(links[:, :3], 1)
+    with pytest.raises(ValueError, match="smaller than"):
+        su2_wilson_loop(links, 4)
+    with pytest.raises(ValueError, match="omega must have shape"):
+        su2_gauge_transform(links, random_su2(jax.random.key(1), (3, 3)))
+    with pytest.raises(TypeError, match="omega"):
+        su2_gauge_transform(links, np.zeros((4, 4, 2, 2)))
+    with pytest.raises(ValueError, match="finite"):
+        su2_wilson_loop(links.at[0, 0, 0, 0, 0].set(jnp.nan), 1)
