@@ -383,6 +383,65 @@ def symmetric_rbm_log_psi(params: dict, s) -> jax.Array:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Single-flip updates of the RBMs without re-evaluating the network
+# ---------------------------------------------------------------------------------------------------
+#
+# Both RBMs have the form ln psi(s) = sum_i a_i s_i + sum_k ln cosh(theta_k), theta = b + V s, with M hidden units
+# (for the translation-invariant RBM, k = (filter, translation) and V holds the translated filters). Flipping spin
+# j shifts theta_k by -2 s_j V_kj, and cosh(x - d)/cosh(x) = cosh(d) - tanh(x) sinh(d), so
+#
+#     psi(s^(j)) / psi(s) = exp(-2 a_j s_j) prod_k [cosh(2 V_kj) - s_j tanh(theta_k) sinh(2 V_kj)]:
+#
+# every single-flip ratio costs O(M) given theta, instead of O(M n) for a fresh evaluation. We write each factor as
+# cosh(2 V_kj) [1 - s_j tanh(theta_k) tanh(2 V_kj)]: the sum of ln cosh(2 V_kj) over k is computed once per parameter
+# set, and the bracketed factors lie in (0, 2] (we sum their logarithms: a product could underflow in float32
+# where the ratio is moderate). With tau(x) = 1 - |tanh x| (computed without cancellation) the bracket is tau_1 + tau_2 - tau_1 tau_2 when s_j tanh(theta_k) tanh(2 V_kj) > 0, and 2 minus that
+# otherwise: accurate to rounding even where both tanh are within 1e-16 of 1. The functions below
+# are used automatically (by tfim_local_energy and the Metropolis sampler) when log_psi is rbm_log_psi or
+# symmetric_rbm_log_psi; any other callable takes the general path.
+
+
+def _rbm_normal_form(log_psi, params):
+    """``(a [n], b [M], V [M, n])`` of either RBM (see above)."""
+    if log_psi is rbm_log_psi:
+        _rbm_sites(params)
+        return params["a"], params["b"], params["W"]
+    n = _symmetric_sites(params)
+    alpha = params["b"].shape[0]
+    shifted = params["W"][:, (np.arange(n)[None, :] - np.arange(n)[:, None]) % n]  # [alpha, t, j]
+    return (jnp.full((n,), params["a"]), jnp.repeat(params["b"], n), shifted.reshape(alpha * n, n))
+
+
+def _has_fast_flips(log_psi) -> bool:
+    return log_psi is rbm_log_psi or log_psi is symmetric_rbm_log_psi
+
+
+def _tau(x):
+    """1 - |tanh x| = 2 / (exp(2|x|) + 1), without cancellation."""
+    return 2 / (jnp.exp(2 * jnp.abs(x)) + 1)
+
+
+def _flip_factors(v):
+    """Once per parameter set: sum_k ln cosh(2 V_kj), float[n]; sign(V) and tau(2V), float[M, n]."""
+    return jnp.sum(_log_cosh(2 * v), axis=0), jnp.sign(v), _tau(2 * v)
+
+
+def _bracket(sign, tau_theta, tau_v):
+    """1 - tanh(theta) tanh(2V) s_j given sign = sign(s_j theta V) and the two taus (broadcasting)."""
+    p = tau_theta + tau_v - tau_theta * tau_v
+    return jnp.where(sign > 0, p, 2 - p)
+
+
+def _flip_log_ratios(log_psi, params, s):
+    """ln psi(s^(j)) - ln psi(s) for every j, float[n], by the product formula (one configuration)."""
+    a, b, v = _rbm_normal_form(log_psi, params)
+    lc, sv, tv = _flip_factors(v)
+    theta = b + v @ s
+    factors = _bracket(jnp.sign(theta)[:, None] * sv * s[None, :], _tau(theta)[:, None], tv)  # [M, n]
+    return -2 * a * s + lc + jnp.sum(jnp.log(factors), axis=0)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Local energies
 # ---------------------------------------------------------------------------------------------------
 
@@ -398,7 +457,9 @@ def tfim_local_energy(log_psi: Callable, params, s, *, h: float, J: float = 1.0)
 
     .. math:: E_{\rm loc}(s) = -J\sum_i s_is_{i+1} - h\sum_i \frac{\psi(s^{(i)})}{\psi(s)},
 
-    with :math:`s^{(i)}` the configuration with spin ``i`` flipped.
+    with :math:`s^{(i)}` the configuration with spin ``i`` flipped. For :func:`rbm_log_psi` and
+    :func:`symmetric_rbm_log_psi` the ``n`` ratios come from one evaluation of the hidden units (an update
+    formula, equal to the direct evaluation to rounding); any other ``log_psi`` is evaluated ``n + 1`` times.
 
     Args:
       log_psi: ``log_psi(params, s)`` for one configuration.
@@ -417,6 +478,8 @@ def tfim_local_energy(log_psi: Callable, params, s, *, h: float, J: float = 1.0)
     """
     s, h, J = _local_energy_args(log_psi, params, s, h=h, J=J)
     diagonal = -J * jnp.sum(s * jnp.roll(s, -1))
+    if _has_fast_flips(log_psi):  # the RBMs: every ratio from one evaluation of the hidden units
+        return diagonal - h * jnp.sum(jnp.exp(_flip_log_ratios(log_psi, params, s)))
     flipped = jax.vmap(log_psi, in_axes=(None, 0))(params, _single_flips(s))
     return diagonal - h * jnp.sum(jnp.exp(flipped - log_psi(params, s)))
 
@@ -564,6 +627,33 @@ def _propose(site, configs, move):
     return configs * (1 - 2 * mask), valid
 
 
+def _fast_flip_sweep(state, params, log_psi, sites, log_u):
+    """A sweep of single-spin flips for the RBMs: the hidden-unit inputs theta of every chain are carried along, so
+    a proposal costs O(M) (the product formula above) instead of a fresh O(M n) evaluation."""
+    a, b, v = _rbm_normal_form(log_psi, params)
+    lc, sv, tv = _flip_factors(v)
+    sv_t, tv_t = sv.T, tv.T  # [n, M]
+    theta = state.configs @ v.T + b  # [n_chains, M]
+
+    def one_move(carry, randomness):
+        configs, theta, logp, accepted = carry
+        site, log_u = randomness
+        s_j = jnp.take_along_axis(configs, site[:, None], axis=1)[:, 0]  # [n_chains]
+        v_j = v.T[site]  # [n_chains, M]
+        factors = _bracket(jnp.sign(theta) * sv_t[site] * s_j[:, None], _tau(theta), tv_t[site])
+        delta = -2 * a[site] * s_j + lc[site] + jnp.sum(jnp.log(factors), axis=1)
+        accept = log_u < 2 * delta
+        flip = jnp.where(accept, -2 * s_j, 0.0).astype(configs.dtype)  # the change of s_j, or 0
+        configs = configs + flip[:, None] * jax.nn.one_hot(site, configs.shape[1], dtype=configs.dtype)
+        theta = theta + flip[:, None] * v_j
+        logp = jnp.where(accept, logp + delta, logp)
+        return (configs, theta, logp, accepted + jnp.sum(accept, dtype=jnp.int32)), None
+
+    carry = (state.configs, theta, state.log_psi, jnp.zeros((), jnp.int32))
+    (configs, _, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
+    return configs, logp, accepted
+
+
 @partial(jax.jit, static_argnames=("log_psi", "move"))
 def _sampler_step(key, state: SamplerState, params, log_psi, move):
     """One sweep: n_sites proposed moves in every chain."""
@@ -584,8 +674,11 @@ def _sampler_step(key, state: SamplerState, params, log_psi, move):
     # the sweep's random numbers drawn at once (cheaper than a key split per move)
     sites = jax.random.randint(k_site, (n, n_chains), 0, n)
     log_u = jnp.log(jax.random.uniform(k_acc, (n, n_chains), dtype=state.log_psi.dtype))
-    carry = (state.configs, state.log_psi, jnp.zeros((), jnp.int32))
-    (configs, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
+    if move == "flip" and _has_fast_flips(log_psi):
+        configs, logp, accepted = _fast_flip_sweep(state, params, log_psi, sites, log_u)
+    else:
+        carry = (state.configs, state.log_psi, jnp.zeros((), jnp.int32))
+        (configs, logp, accepted), _ = jax.lax.scan(one_move, carry, (sites, log_u))
     acceptance = accepted.astype(state.log_psi.dtype) / (n * n_chains)
     return SamplerState(configs, logp), MetropolisInfo(acceptance)
 
@@ -694,10 +787,17 @@ def metropolis(key, log_psi: Callable, params, n_sites: int, *, n_chains: int, n
         ``params`` made for another ``n_sites`` (``log_psi`` not scalar on a configuration) or with an inf or nan.
     """
     _v.key(key)
-    kernel = metropolis_kernel(log_psi, n_sites, n_chains=n_chains, move=move)
+    n, n_chains, move = _check_sampler(log_psi, n_sites, n_chains, move)
     n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
+    _check_log_psi(log_psi, params, n)
+    return _fresh_chains(key, params, log_psi=log_psi, n_sites=n, n_chains=n_chains, move=move, n_sweeps=n_sweeps)
+
+
+@partial(jax.jit, static_argnames=("log_psi", "n_sites", "n_chains", "move", "n_sweeps"))
+def _fresh_chains(key, params, log_psi, n_sites, n_chains, move, n_sweeps):
+    """Random starts and ``n_sweeps`` sweeps, in one compilation (what ``metropolis`` returns)."""
     k_init, k_run = jax.random.split(key)
-    state = kernel.init(k_init, params)
+    state = _sampler_init(k_init, params, log_psi=log_psi, n_sites=n_sites, n_chains=n_chains, move=move)
     return _sweeps(k_run, state, params, log_psi=log_psi, move=move, n_sweeps=n_sweeps)
 
 
@@ -878,6 +978,23 @@ def _run_vmc(key, state, couplings, lr, diag_shift, log_psi, local_energy, move,
     return state, history, jax.tree_util.tree_map(lambda x: x.reshape(n_steps, *x.shape[2:]), infos)
 
 
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "move", "sweeps_per_step", "sr", "optimizer",
+                                   "n_steps", "record_every", "n_sites", "n_chains", "n_thermalize"))
+def _init_and_run_vmc(key, params, couplings, lr, diag_shift, log_psi, local_energy, move, sweeps_per_step, sr,
+                      optimizer, n_steps, record_every, n_sites, n_chains, n_thermalize):
+    """``vmc(...).init`` with ``k_init`` and ``_run_vmc`` with ``k_run`` (``k_init, k_run = split(key)``)."""
+    k_init, k_run = jax.random.split(key)
+    k_chains, k_therm = jax.random.split(k_init)
+    chains = _sampler_init(k_chains, params, log_psi=log_psi, n_sites=n_sites, n_chains=n_chains, move=move)
+    if n_thermalize:
+        chains, _ = _sweeps(k_therm, chains, params, log_psi=log_psi, move=move, n_sweeps=n_thermalize)
+    opt_state = None if optimizer is None else optimizer.init(params)
+    state = VMCState(params, chains, jnp.zeros((), jnp.int32), opt_state)
+    return _run_vmc(k_run, state, couplings, lr, diag_shift, log_psi=log_psi, local_energy=local_energy, move=move,
+                    sweeps_per_step=sweeps_per_step, sr=sr, optimizer=optimizer, n_steps=n_steps,
+                    record_every=record_every)
+
+
 def run_vmc(
     key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_steps: int, record_every: int = 1,
     couplings: dict | None = None, n_chains: int = 1000, lr: float = 0.05, diag_shift: float = 0.01,
@@ -915,21 +1032,20 @@ def run_vmc(
     if n_steps % record_every:
         raise ValueError(f"record_every must divide n_steps, got n_steps={n_steps}, record_every={record_every}")
     couplings = _couplings(couplings)
-    kernel = vmc(log_psi, local_energy, n_sites, n_chains=n_chains, lr=lr, diag_shift=diag_shift,
-                 sweeps_per_step=sweeps_per_step, n_thermalize=n_thermalize, move=move, sr=sr, optimizer=optimizer)
-    k_init, k_run = jax.random.split(_key(key))
-    state = kernel.init(k_init, params)
-    _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params, state.sampler.configs[0])
-    state, history, info = _run_vmc(k_run, state, couplings, lr, diag_shift, log_psi=log_psi,
-                                    local_energy=local_energy, move=move, sweeps_per_step=sweeps_per_step, sr=sr,
-                                    optimizer=optimizer, n_steps=n_steps, record_every=record_every)
+    vmc(log_psi, local_energy, n_sites, n_chains=n_chains, lr=lr, diag_shift=diag_shift,
+        sweeps_per_step=sweeps_per_step, n_thermalize=n_thermalize, move=move, sr=sr, optimizer=optimizer)  # checks
+    _v.key(key)
+    n, n_chains, move = _check_sampler(log_psi, n_sites, n_chains, move)
+    _check_log_psi(log_psi, params, n)
+    _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params,
+                        jnp.ones((n,), _params_dtype(params)))
+    # the kernel's init (random chains, thermalization) and the steps in one compilation
+    state, history, info = _init_and_run_vmc(
+        key, params, couplings, lr, diag_shift, log_psi=log_psi, local_energy=local_energy, move=move,
+        sweeps_per_step=sweeps_per_step, sr=sr, optimizer=optimizer, n_steps=n_steps, record_every=record_every,
+        n_sites=n, n_chains=n_chains, n_thermalize=_v.count("n_thermalize", n_thermalize, minimum=0))
     require_finite_history("run_vmc", info.energy, lr)
     return state, history, info
-
-
-def _key(key):
-    _v.key(key)
-    return key
 
 
 def _couplings(couplings):
@@ -943,7 +1059,7 @@ def _couplings(couplings):
 
 def sample_local_energies(
     key, log_psi: Callable, local_energy: Callable, params, n_sites: int, *, n_chains: int | None = None,
-    n_thermalize: int = 50, move: str = "flip", chains: SamplerState | None = None,
+    n_thermalize: int = 50, move: str = "flip", chains: SamplerState | None = None, couplings: dict | None = None,
 ):
     r"""Fresh, independent samples of :math:`|\psi|^2` and their local energies, for a final estimate.
 
@@ -963,22 +1079,26 @@ def sample_local_energies(
       move: ``"flip"`` or ``"exchange"``.
       chains: None (random starts), or a :class:`SamplerState` of ``[n_chains, n_sites]`` configurations
         to continue.
+      couplings: keyword arguments of ``local_energy`` (traced, as in :func:`run_vmc`: one compilation
+        serves every value), e.g. ``{"h": 1.0}``.
 
     Returns:
       ``(configs, e_loc)`` of shapes float[n_chains, n_sites] and float[n_chains].
 
     Raises:
-      TypeError: ``key`` not a typed JAX key, callables not callable, sizes not integers.
+      TypeError: ``key`` not a typed JAX key, callables not callable, sizes not integers; ``couplings`` not a
+        dict, or a coupling not a number.
       ValueError: bad sizes or ``move``; ``log_psi`` or ``local_energy`` not scalar on a configuration
         (``params`` made for another ``n_sites``); ``params`` with an inf or nan; a batch of keys; ``chains``
-        whose configurations are not [n_chains, n_sites] of ±1.
+        whose configurations are not [n_chains, n_sites] of ±1; a coupling not finite.
     """
     _v.key(key)
     _v.callable_("local_energy", local_energy)
     n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=1)
     if chains is None:
-        n_chains = 10_000 if n_chains is None else n_chains
-        state, _ = metropolis(key, log_psi, params, n_sites, n_chains=n_chains, n_sweeps=n_thermalize, move=move)
+        n, n_chains, move = _check_sampler(log_psi, n_sites, 10_000 if n_chains is None else n_chains, move)
+        _check_log_psi(log_psi, params, n)
+        configs = None
     else:
         if not isinstance(chains, SamplerState):
             raise TypeError(f"chains must be a SamplerState (state.sampler of a VMC run), got {type(chains).__name__}")
@@ -988,18 +1108,27 @@ def sample_local_energies(
             raise ValueError(f"chains must hold configurations of shape [n_chains, n_sites] = {list(want)}, "
                              f"got {list(configs.shape)}")
         _v.spins("chains.configs", configs)
-        n, _, move = _check_sampler(log_psi, n_sites, want[0], move)
+        n, n_chains, move = _check_sampler(log_psi, n_sites, want[0], move)
         _check_log_psi(log_psi, params, n)
         configs = configs.astype(_params_dtype(params))
+    couplings = _couplings(couplings)
+    _check_local_energy(log_psi, lambda lp, p, x: local_energy(lp, p, x, **couplings), params,
+                        jnp.ones((n,), _params_dtype(params)))
+    return _sample_and_measure(key, params, configs, couplings, log_psi=log_psi, local_energy=local_energy,
+                               n_sites=n, n_chains=n_chains, move=move, n_sweeps=n_thermalize)
+
+
+@partial(jax.jit, static_argnames=("log_psi", "local_energy", "n_sites", "n_chains", "move", "n_sweeps"))
+def _sample_and_measure(key, params, configs, couplings, log_psi, local_energy, n_sites, n_chains, move, n_sweeps):
+    """The sampling and the local energies of ``sample_local_energies`` in one compilation: fresh chains
+    (``configs`` None, as ``metropolis`` makes them) or the given configurations continued."""
+    if configs is None:
+        state, _ = _fresh_chains(key, params, log_psi=log_psi, n_sites=n_sites, n_chains=n_chains, move=move,
+                                 n_sweeps=n_sweeps)
+    else:
         start = SamplerState(configs, _log_psi_all(log_psi, params, configs))
-        state, _ = _sweeps(key, start, params, log_psi=log_psi, move=move, n_sweeps=n_thermalize)
-    _check_local_energy(log_psi, local_energy, params, state.configs[0])
-    return state.configs, _batched_local_energy(log_psi, local_energy, params, state.configs)
-
-
-@partial(jax.jit, static_argnums=(0, 1))
-def _batched_local_energy(log_psi, local_energy, params, configs):
-    return jax.vmap(lambda x: local_energy(log_psi, params, x))(configs)
+        state, _ = _sweeps(key, start, params, log_psi=log_psi, move=move, n_sweeps=n_sweeps)
+    return state.configs, jax.vmap(lambda x: local_energy(log_psi, params, x, **couplings))(state.configs)
 
 
 # ---------------------------------------------------------------------------------------------------

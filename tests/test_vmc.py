@@ -431,3 +431,68 @@ def test_new_ansatze_refuse_parameters_of_another_shape():
     bad = {"a": jnp.zeros(()), "b": jnp.zeros(2), "W": jnp.zeros((3, 4))}
     with pytest.raises(ValueError, match="alpha"):
         symmetric_rbm_log_psi(bad, jnp.ones(4))
+
+
+@pytest.mark.parametrize("h", [0.5, 1.3])
+def test_symmetric_rbm_local_energy_is_H_psi_over_psi(h):
+    from physml_helpers.vmc import init_symmetric_rbm, symmetric_rbm_log_psi
+
+    n = 6
+    params = init_symmetric_rbm(jax.random.key(5), n, alpha=2, scale=0.5)
+    psi = np.exp(np.asarray(log_psi_vector(symmetric_rbm_log_psi, params, n)))
+    want = (tfim_hamiltonian(n, h=h, J=0.7) @ psi) / psi
+    s = jnp.asarray(configurations(n), float)
+    got = jax.vmap(lambda x: tfim_local_energy(symmetric_rbm_log_psi, params, x, h=h, J=0.7))(s)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("ansatz", ["rbm", "symmetric"])
+@pytest.mark.parametrize("scale", [0.3, 3.0])
+def test_single_flip_updates_equal_fresh_evaluations(ansatz, scale):
+    """The RBMs' update formula (local energy and Metropolis) against a wrapper that hides it: a wrapped log_psi
+    takes the general path, which evaluates the network afresh for every flip."""
+    from physml_helpers.vmc import init_symmetric_rbm, symmetric_rbm_log_psi
+
+    n = 10
+    init, log_psi = (init_rbm, rbm_log_psi) if ansatz == "rbm" else (init_symmetric_rbm, symmetric_rbm_log_psi)
+    params = init(jax.random.key(6), n, alpha=2, scale=scale)
+
+    def general(p, s):
+        return log_psi(p, s)
+
+    fast_state, fast_info = metropolis(jax.random.key(7), log_psi, params, n, n_chains=40, n_sweeps=20)
+    slow_state, slow_info = metropolis(jax.random.key(7), general, params, n, n_chains=40, n_sweeps=20)
+    # the same random numbers give the same chains unless an acceptance test falls within rounding of its
+    # threshold, which has probability ~1e-13 per move
+    np.testing.assert_array_equal(np.asarray(fast_state.configs), np.asarray(slow_state.configs))
+    np.testing.assert_allclose(np.asarray(fast_info.acceptance), np.asarray(slow_info.acceptance))
+    assert 0 < float(jnp.mean(fast_info.acceptance)) < 1
+    fresh = jax.vmap(log_psi, in_axes=(None, 0))(params, fast_state.configs)
+    np.testing.assert_allclose(np.asarray(fast_state.log_psi), np.asarray(fresh), atol=1e-10)
+    e_fast = jax.vmap(lambda x: tfim_local_energy(log_psi, params, x, h=0.8))(fast_state.configs)
+    e_slow = jax.vmap(lambda x: tfim_local_energy(general, params, x, h=0.8))(fast_state.configs)
+    np.testing.assert_allclose(np.asarray(e_fast), np.asarray(e_slow), rtol=1e-10)
+
+
+def test_single_flip_updates_in_float32():
+    params = init_rbm(jax.random.key(8), 8, alpha=4, scale=2.0, dtype=jnp.float32)
+    s = jnp.asarray(configurations(8)[::17], jnp.float32)
+    e_fast = jax.vmap(lambda x: tfim_local_energy(rbm_log_psi, params, x, h=1.0))(s)
+    e_slow = jax.vmap(lambda x: tfim_local_energy(lambda p, y: rbm_log_psi(p, y), params, x, h=1.0))(s)
+    assert e_fast.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(e_fast)))
+    np.testing.assert_allclose(np.asarray(e_fast), np.asarray(e_slow), rtol=1e-4)
+
+
+def test_sample_local_energies_with_traced_couplings_equals_partial():
+    from physml_helpers.vmc import sample_local_energies
+
+    params = random_rbm(6, seed=9, scale=0.3)
+    bound = sample_local_energies(jax.random.key(10), rbm_log_psi, partial(tfim_local_energy, h=0.7), params, 6,
+                                  n_chains=200, n_thermalize=5)
+    traced = sample_local_energies(jax.random.key(10), rbm_log_psi, tfim_local_energy, params, 6, n_chains=200,
+                                   n_thermalize=5, couplings={"h": 0.7})
+    np.testing.assert_array_equal(np.asarray(bound[0]), np.asarray(traced[0]))
+    np.testing.assert_allclose(np.asarray(bound[1]), np.asarray(traced[1]), rtol=1e-13)
+    with pytest.raises(TypeError, match="couplings"):
+        sample_local_energies(jax.random.key(10), rbm_log_psi, tfim_local_energy, params, 6, n_chains=4,
+                              couplings=[0.7])
