@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physml_helpers import _validation as _v
+from physml_helpers import _random, _validation as _v
 from physml_helpers._kernels import Kernel, scan_kernel
 
 __all__ = ["init_mlp", "mlp", "mse_loss", "AdamState", "AdamInfo", "adam_kernel", "adam_scan"]
@@ -42,8 +42,8 @@ def init_mlp(key: jax.Array, layer_sizes, *, dtype=None) -> list[tuple[jax.Array
     dtype = _v.float_dtype("dtype", dtype)
     params = []
     for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
-        w = jax.random.normal(k, (n_in, n_out), dtype) / jnp.sqrt(jnp.asarray(n_in, dtype))
-        params.append((w, jnp.zeros((n_out,), dtype)))
+        w = _random.normal_array(k, (n_in, n_out), dtype, divide_by_sqrt=n_in)
+        params.append((jnp.asarray(w), jnp.asarray(np.zeros((n_out,), dtype))))
     return params
 
 

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physml_helpers import _validation as _v
+from physml_helpers import _random, _validation as _v
 from physml_helpers._kernels import Kernel, require_finite_history, scan_kernel
 from physml_helpers.quantum import configurations
 
@@ -95,10 +95,18 @@ def init_rbm(key, n_sites: int, *, alpha: int = 1, scale: float = 0.01, dtype=No
     m = alpha * n
     ka, kb, kw = jax.random.split(key, 3)
     return {
-        "a": scale * jax.random.normal(ka, (n,), dtype),
-        "b": scale * jax.random.normal(kb, (m,), dtype),
-        "W": scale * jax.random.normal(kw, (m, n), dtype),
+        "a": _scaled_normal(ka, (n,), dtype, scale),
+        "b": _scaled_normal(kb, (m,), dtype, scale),
+        "W": _scaled_normal(kw, (m, n), dtype, scale),
     }
+
+
+def _scaled_normal(key, shape, dtype, scale):
+    """``scale * jax.random.normal(key, shape, dtype)`` with one compilation for every shape (see ``_random``)."""
+    draw = _random.normal_array(key, shape, dtype)
+    if isinstance(draw, np.ndarray):
+        return jnp.asarray(np.asarray(scale, dtype) * draw)
+    return scale * draw
 
 
 def _log_cosh(x):
@@ -248,7 +256,7 @@ def init_product(key, n_sites: int, *, scale: float = 0.01, dtype=None) -> dict:
       ValueError: ``n_sites`` < 1, ``scale`` < 0.
     """
     n, scale, dtype = _init_common(key, n_sites, scale, dtype)
-    return {"a": scale * jax.random.normal(key, (n,), dtype)}
+    return {"a": _scaled_normal(key, (n,), dtype, scale)}
 
 
 def product_log_psi(params: dict, s) -> jax.Array:
@@ -295,8 +303,8 @@ def init_jastrow(key, n_sites: int, *, scale: float = 0.01, dtype=None) -> dict:
     """
     n, scale, dtype = _init_common(key, n_sites, scale, dtype, minimum=2)
     ka, kk = jax.random.split(key)
-    return {"a": scale * jax.random.normal(ka, (n,), dtype),
-            "K": scale * jax.random.normal(kk, (n * (n - 1) // 2,), dtype)}
+    return {"a": _scaled_normal(ka, (n,), dtype, scale),
+            "K": _scaled_normal(kk, (n * (n - 1) // 2,), dtype, scale)}
 
 
 def jastrow_log_psi(params: dict, s) -> jax.Array:
@@ -346,8 +354,8 @@ def init_symmetric_rbm(key, n_sites: int, *, alpha: int = 1, scale: float = 0.01
     n, scale, dtype = _init_common(key, n_sites, scale, dtype)
     alpha = _v.count("alpha", alpha, minimum=1)
     ka, kb, kw = jax.random.split(key, 3)
-    return {"a": scale * jax.random.normal(ka, (), dtype), "b": scale * jax.random.normal(kb, (alpha,), dtype),
-            "W": scale * jax.random.normal(kw, (alpha, n), dtype)}
+    return {"a": _scaled_normal(ka, (), dtype, scale), "b": _scaled_normal(kb, (alpha,), dtype, scale),
+            "W": _scaled_normal(kw, (alpha, n), dtype, scale)}
 
 
 def symmetric_rbm_log_psi(params: dict, s) -> jax.Array:
