@@ -10,7 +10,7 @@ import pytest
 
 MODULES = [
     "landscape", "langevin", "integrators", "networks", "randommatrix", "quantum", "vmc", "discovery",
-    "symmetry", "hnn", "onsager", "gauge", "landau", "interactive",
+    "symmetry", "hnn", "onsager", "gauge", "landau", "interactive", "ising",
 ]
 
 
