@@ -111,3 +111,125 @@ def test_observables_of_configurations():
 def test_bad_inputs_name_the_parameter(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkerboard Metropolis
+# ---------------------------------------------------------------------------------------------------
+
+import jax  # noqa: E402
+
+from physml_helpers.ising import checkerboard_kernel, from_sublattices, metropolis, to_sublattices  # noqa: E402
+
+
+def test_sublattice_layout_round_trips_and_neighbour_sums_match_the_full_lattice():
+    from physml_helpers.ising import _neighbour_sum
+
+    rng = np.random.default_rng(1)
+    s = np.where(rng.random((2, 6, 6)) < 0.5, 1, -1)
+    state = to_sublattices(s)
+    np.testing.assert_array_equal(np.asarray(from_sublattices(state)), s)
+    full = sum(np.roll(s, shift, axis) for shift in (1, -1) for axis in (-1, -2))
+    y, j = np.arange(6)[:, None], np.arange(3)[None, :]
+    np.testing.assert_array_equal(np.asarray(_neighbour_sum(state.white, True)), full[:, y, 2 * j + y % 2])
+    np.testing.assert_array_equal(np.asarray(_neighbour_sum(state.black, False)), full[:, y, 2 * j + 1 - y % 2])
+
+
+def test_sweep_info_matches_the_configuration():
+    rng = np.random.default_rng(2)
+    s = np.where(rng.random((3, 8, 8)) < 0.5, 1, -1)
+    spins, info = metropolis(jax.random.key(0), s, beta=0.3, n_sweeps=4, record_every=2)
+    assert spins.dtype == jnp.int8 and info.energy.shape == (2, 3)
+    np.testing.assert_allclose(np.asarray(info.energy[-1]), np.asarray(energy_per_site(spins)), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(info.magnetization[-1]), np.asarray(magnetization(spins)), atol=1e-12)
+
+
+def test_infinite_temperature_flips_every_spin_and_zero_temperature_never_raises_the_energy():
+    s = jnp.ones((4, 4), jnp.int8)
+    spins, info = metropolis(jax.random.key(1), s, beta=0.0, n_sweeps=1)
+    np.testing.assert_array_equal(np.asarray(spins), -np.ones((4, 4)))  # every flip accepted
+    rng = np.random.default_rng(3)
+    start = np.where(rng.random((8, 8)) < 0.5, 1, -1)
+    _, info = metropolis(jax.random.key(2), start, beta=1e9, n_sweeps=20)
+    energies = np.concatenate([[float(energy_per_site(jnp.asarray(start)))], np.asarray(info.energy)])
+    assert np.all(np.diff(energies) <= 1e-12)
+
+
+def _chi_square(counts, expected):
+    """Chi-square of counts against expected counts, with cells expecting fewer than 5 pooled."""
+    small = expected < 5
+    counts = np.append(counts[~small], counts[small].sum())
+    expected = np.append(expected[~small], expected[small].sum())
+    keep = expected > 0
+    return np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep]), keep.sum() - 1
+
+
+def test_stationary_distribution_of_the_4x4_torus_is_boltzmann():
+    """The joint distribution of energy and magnetization after many sweeps equals the exact one of the 4x4 torus
+    (enumerated), by a chi-square test; the same samples fail against a wrong temperature."""
+    from scipy.stats import chi2 as chi2_dist
+
+    beta, n_chains, n_sweeps = 0.35, 4000, 40
+    energy, m = _enumerate(4)
+    cells = (energy.astype(int) + 32) * 17 + (m.astype(int) + 16) // 2  # one cell per (E, M) pair
+    start = jnp.ones((n_chains, 4, 4), jnp.int8)  # all up: the chains must forget it
+    spins, _ = metropolis(jax.random.key(4), start, beta=beta, n_sweeps=n_sweeps)
+    s = np.asarray(spins).astype(int)
+    e = -(s * np.roll(s, 1, -1) + s * np.roll(s, 1, -2)).sum(axis=(-2, -1))
+    counts = np.bincount((e + 32) * 17 + (s.sum(axis=(-2, -1)) + 16) // 2, minlength=65 * 17)
+    for b, should_pass in ((beta, True), (1.3 * beta, False)):
+        weights = np.exp(-b * (energy - energy.min()))
+        expected = n_chains * np.bincount(cells, weights=weights, minlength=65 * 17) / weights.sum()
+        chi2, dof = _chi_square(counts, expected)
+        p_value = chi2_dist.sf(chi2, dof)
+        assert (p_value > 1e-3) == should_pass, f"beta {b}: chi-square {chi2:.1f} with {dof} dof, p = {p_value:.1e}"
+
+
+def test_the_2x2_torus_is_not_ergodic_under_checkerboard_sweeps():
+    """On the 2x2 torus both sites of a sublattice have the same two neighbours (twice each), so a half-sweep
+    with zero local field flips both: the four states with both sublattices mixed are never reached. Larger
+    tori have no such degeneracy (the 4x4 test above)."""
+    index = np.arange(16)
+    states = (1 - 2 * ((index[:, None] >> np.arange(4)) & 1)).reshape(16, 2, 2)
+    spins, _ = metropolis(jax.random.key(8), jnp.asarray(np.tile(states[:1], (2000, 1, 1))), beta=0.35, n_sweeps=30)
+    flat = np.asarray(spins).reshape(-1, 4)  # sites (0,0), (0,1), (1,0), (1,1): black 0 and 3, white 1 and 2
+    both_mixed = (flat[:, 0] != flat[:, 3]) & (flat[:, 1] != flat[:, 2])
+    assert not both_mixed.any()
+    assert len(np.unique(flat, axis=0)) == 12
+
+
+@pytest.mark.parametrize("temperature", [2.0, 2.5, 3.0])
+def test_metropolis_energy_matches_kaufman_on_16x16(temperature):
+    n_chains = 32
+    _, info = metropolis(jax.random.key(5), jnp.ones((n_chains, 16, 16), jnp.int8), beta=1 / temperature,
+                         n_sweeps=1500)
+    per_chain = np.asarray(info.energy[300:]).mean(axis=0)  # independent chains: their spread is the error bar
+    error = per_chain.std(ddof=1) / np.sqrt(n_chains)
+    assert abs(per_chain.mean() - kaufman_energy(temperature, 16)) < 4 * error
+
+
+def test_one_temperature_per_lattice_and_the_kernel_form():
+    betas = jnp.array([0.1, 0.9])
+    spins, info = metropolis(jax.random.key(6), jnp.ones((2, 8, 8), jnp.int8), beta=betas, n_sweeps=200)
+    e = np.asarray(info.energy[100:]).mean(axis=0)
+    assert e[1] < -1.8 < -0.5 < e[0]  # ordered at beta = 0.9, disordered at 0.1
+    kernel = checkerboard_kernel()
+    state = kernel.init(jnp.ones((8, 8)))
+    state, info = kernel.step(jax.random.key(7), state, 0.5)
+    assert from_sublattices(state).shape == (8, 8) and info.energy.shape == ()
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: metropolis(jax.random.key(0), jnp.ones((5, 5)), beta=0.4, n_sweeps=1), ValueError, "L even"),
+    (lambda: metropolis(jax.random.key(0), jnp.ones((4, 4)), beta=-0.4, n_sweeps=1), ValueError, "beta"),
+    (lambda: metropolis(jax.random.key(0), jnp.ones((4, 4)), beta="hot", n_sweeps=1), TypeError, "beta"),
+    (lambda: metropolis(jax.random.key(0), jnp.ones((4, 4)), beta=0.4, n_sweeps=0), ValueError, "n_sweeps"),
+    (lambda: metropolis(jax.random.key(0), jnp.ones((4, 4)), beta=0.4, n_sweeps=3, record_every=2), ValueError,
+     "multiple"),
+    (lambda: metropolis(0, jnp.ones((4, 4)), beta=0.4, n_sweeps=1), TypeError, "key"),
+    (lambda: metropolis(jax.random.key(0), jnp.zeros((4, 4)), beta=0.4, n_sweeps=1), ValueError, "spins"),
+    (lambda: from_sublattices((jnp.ones((4, 2)), jnp.ones((4, 2)))), TypeError, "CheckerboardState"),
+])
+def test_metropolis_bad_inputs(call, error, text):
+    with pytest.raises(error, match=text):
+        call()
