@@ -10,6 +10,10 @@ coupling :math:`K = J/T`.
 * :func:`onsager_energy`, :func:`onsager_magnetization`: the infinite lattice (Onsager 1944; Yang 1952).
 * :func:`energy_per_site`, :func:`magnetization`: the observables of one configuration or of a batch.
 * :data:`CRITICAL_TEMPERATURE`: :math:`T_c = 2/\ln(1+\sqrt2)`.
+* :func:`wolff_kernel`, :func:`wolff`: Wolff's single-cluster update. The bonds between equal neighbours are
+  activated once, independently, with probability :math:`1 - e^{-2\beta}`, and the seed's cluster is grown
+  breadth-first through them on the whole lattice at once: the same clusters, with the same probabilities, as
+  the sequential algorithm.
 * :func:`checkerboard_kernel`, :func:`metropolis`: single-spin-flip Metropolis with a checkerboard update.
   The lattice is stored as its two sublattices (``int8[..., L, L/2]`` each), every bond joins the two, and a
   half-sweep updates one sublattice from its four neighbours on the other: the five possible energy changes
@@ -37,7 +41,7 @@ from physml_helpers._kernels import Kernel, scan_kernel
 __all__ = [
     "CRITICAL_TEMPERATURE", "kaufman_log_partition", "kaufman_energy", "onsager_energy", "onsager_magnetization",
     "energy_per_site", "magnetization", "CheckerboardState", "SweepInfo", "to_sublattices", "from_sublattices",
-    "checkerboard_kernel", "metropolis",
+    "checkerboard_kernel", "metropolis", "ClusterInfo", "wolff_kernel", "wolff",
 ]
 
 CRITICAL_TEMPERATURE = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -462,3 +466,128 @@ def metropolis(key, spins, *, beta, n_sweeps: int, record_every: int = 1):
     beta = _check_beta(beta)
     state, infos = _run(key, state, jnp.asarray(beta, jnp.result_type(float)), n_sweeps, record_every)
     return from_sublattices(state), infos
+
+
+# ---------------------------------------------------------------------------------------------------
+# Wolff cluster updates
+# ---------------------------------------------------------------------------------------------------
+
+
+class ClusterInfo(NamedTuple):
+    """After one cluster update: ``energy`` and ``magnetization`` per site and ``cluster_size`` (number of
+    spins flipped), each of the batch shape ``[...]``."""
+
+    energy: jax.Array
+    magnetization: jax.Array
+    cluster_size: jax.Array
+
+
+_SHIFTS = ((1, -1), (-1, -1), (1, -2), (-1, -2))  # (shift, axis): the four neighbours on the torus
+
+
+def _wolff_one(key, spins, beta):
+    """One Wolff cluster flip of one int8 [L, L] lattice. Every bond between equal spins is made active with
+    probability 1 - exp(-2 beta) once, up front; the cluster is the seed's connected component through active
+    bonds, grown breadth-first. Each bond is drawn once and independently, so this is Wolff's rule exactly."""
+    L = spins.shape[-1]
+    k_seed, k_bonds = jax.random.split(key)
+    seed = jax.random.randint(k_seed, (), 0, L * L)
+    p_add = -jnp.expm1(-2 * beta)
+    threshold = jnp.minimum(p_add * jnp.asarray(2.0**32, p_add.dtype),
+                            jnp.asarray(2.0**32 - 1, p_add.dtype)).astype(jnp.uint32)
+    bits = jax.random.bits(k_bonds, (2, L, L), jnp.uint32)
+    right = (spins == jnp.roll(spins, -1, -1)) & (bits[0] < threshold)  # bond (y, x) - (y, x + 1)
+    down = (spins == jnp.roll(spins, -1, -2)) & (bits[1] < threshold)  # bond (y, x) - (y + 1, x)
+
+    def grow(carry):
+        cluster, frontier = carry
+        reached = (jnp.roll(frontier & right, 1, -1) | (right & jnp.roll(frontier, -1, -1))
+                   | jnp.roll(frontier & down, 1, -2) | (down & jnp.roll(frontier, -1, -2)))
+        new = reached & ~cluster
+        return cluster | new, new
+
+    start = (jnp.arange(L * L) == seed).reshape(L, L)
+    cluster, _ = jax.lax.while_loop(lambda c: jnp.any(c[1]), grow, (start, start))
+    return jnp.where(cluster, -spins, spins), jnp.sum(cluster.astype(jnp.int32))
+
+
+def _wolff_step(key, spins, beta):
+    batch = spins.shape[:-2]
+    L = spins.shape[-1]
+    flat = spins.reshape(-1, L, L)
+    betas = jnp.broadcast_to(jnp.asarray(beta, jnp.result_type(float)), batch).reshape(-1)
+    keys = jax.random.split(key, flat.shape[0])
+    new, sizes = jax.vmap(_wolff_one)(keys, flat, betas)
+    new = new.reshape(spins.shape)
+    dtype = jnp.result_type(float)
+    s32 = new.astype(jnp.int32)
+    bonds = jnp.sum(s32 * jnp.roll(s32, 1, -1) + s32 * jnp.roll(s32, 1, -2), axis=(-2, -1))
+    info = ClusterInfo(-bonds.astype(dtype) / (L * L), jnp.sum(s32, axis=(-2, -1)).astype(dtype) / (L * L),
+                       sizes.reshape(batch))
+    return new, info
+
+
+def wolff_kernel() -> Kernel:
+    r"""Wolff's cluster algorithm for the 2-D Ising model as an ``(init, step)`` pair.
+
+    ``init(spins)`` checks ±1 configurations ``[..., L, L]`` and returns them as int8; ``step(key, spins,
+    beta)`` grows one cluster per lattice from a random seed, adding each same-spin neighbour bond with
+    probability :math:`1 - e^{-2\beta}`, flips it, and returns ``(spins, ClusterInfo)``. ``beta`` is a number
+    or an array broadcastable to the batch shape; traced.
+
+    Returns:
+      :class:`~physml_helpers.Kernel`.
+
+    Raises:
+      Nothing here: ``init`` raises like :func:`energy_per_site` for bad configurations, ``step`` raises
+      ``ValueError`` for a concrete ``beta`` that is negative or not finite.
+    """
+
+    def init(spins):
+        return _lattice(spins).astype(jnp.int8)
+
+    def step(key, spins, beta):
+        _v.key(key)
+        return _wolff_step(key, spins, _check_beta(beta))
+
+    return Kernel(init=init, step=step)
+
+
+@partial(jax.jit, static_argnames=("n_clusters", "record_every"))
+def _run_wolff(key, spins, beta, n_clusters, record_every):
+    spins, _, infos = scan_kernel(lambda k, s: _wolff_step(k, s, beta), spins, n_clusters, key,
+                                  record_every=record_every, record=lambda s: None)
+    return spins, infos
+
+
+def wolff(key, spins, *, beta, n_clusters: int, record_every: int = 1):
+    r"""``n_clusters`` Wolff cluster updates of :func:`wolff_kernel` in one compiled ``lax.scan``.
+
+    One cluster update flips on average :math:`\langle|C|\rangle` spins, so ``n_clusters`` updates are worth
+    about ``n_clusters * <|C|> / L**2`` sweeps (``info.cluster_size`` reports it).
+
+    Args:
+      key: JAX random key.
+      spins: ±1 array ``[..., L, L]`` (a batch of lattices allowed), L >= 2.
+      beta: inverse temperature, a number or an array broadcastable to the batch shape; traced.
+      n_clusters: number of cluster updates, >= 1, a multiple of ``record_every``.
+      record_every: keep the :class:`ClusterInfo` of every this-many-th update.
+
+    Returns:
+      ``(spins, info)``: final configurations ``int8[..., L, L]`` and a :class:`ClusterInfo` whose fields have
+      shape ``[n_clusters // record_every, ...]``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key; ``spins`` or ``beta`` not numeric; sizes not integers.
+      ValueError: ``spins`` not ``[..., L, L]`` of ±1; ``beta`` negative or not finite; ``n_clusters`` < 1 or
+        not a multiple of ``record_every``.
+    """
+    _v.key(key)
+    n_clusters = _v.count("n_clusters", n_clusters, minimum=1)
+    record_every = _v.count("record_every", record_every, minimum=1)
+    if n_clusters % record_every:
+        raise ValueError(f"n_clusters must be a multiple of record_every, got n_clusters={n_clusters}, "
+                         f"record_every={record_every}")
+    s = _lattice(spins).astype(jnp.int8)
+    beta = _check_beta(beta)
+    return _run_wolff(key, s, jnp.asarray(beta, jnp.result_type(float)), n_clusters, record_every)

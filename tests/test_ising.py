@@ -233,3 +233,69 @@ def test_one_temperature_per_lattice_and_the_kernel_form():
 def test_metropolis_bad_inputs(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Wolff cluster updates
+# ---------------------------------------------------------------------------------------------------
+
+from physml_helpers.ising import wolff, wolff_kernel  # noqa: E402
+
+
+def test_wolff_stationary_distribution_of_the_4x4_torus_is_boltzmann():
+    from scipy.stats import chi2 as chi2_dist
+
+    beta, n_chains = 0.4, 4000
+    energy, m = _enumerate(4)
+    cells = (energy.astype(int) + 32) * 17 + (m.astype(int) + 16) // 2
+    spins, _ = wolff(jax.random.key(9), jnp.ones((n_chains, 4, 4), jnp.int8), beta=beta, n_clusters=40)
+    s = np.asarray(spins).astype(int)
+    e = -(s * np.roll(s, 1, -1) + s * np.roll(s, 1, -2)).sum(axis=(-2, -1))
+    counts = np.bincount((e + 32) * 17 + (s.sum(axis=(-2, -1)) + 16) // 2, minlength=65 * 17)
+    for b, should_pass in ((beta, True), (1.3 * beta, False)):
+        weights = np.exp(-b * (energy - energy.min()))
+        expected = n_chains * np.bincount(cells, weights=weights, minlength=65 * 17) / weights.sum()
+        chi2, dof = _chi_square(counts, expected)
+        p_value = chi2_dist.sf(chi2, dof)
+        assert (p_value > 1e-3) == should_pass, f"beta {b}: chi-square {chi2:.1f} with {dof} dof, p = {p_value:.1e}"
+
+
+def test_wolff_energy_matches_kaufman_at_tc_on_16x16():
+    n_chains = 32
+    _, info = wolff(jax.random.key(10), jnp.ones((n_chains, 16, 16), jnp.int8), beta=1 / CRITICAL_TEMPERATURE,
+                    n_clusters=2000)
+    per_chain = np.asarray(info.energy[300:]).mean(axis=0)
+    error = per_chain.std(ddof=1) / np.sqrt(n_chains)
+    assert abs(per_chain.mean() - kaufman_energy(CRITICAL_TEMPERATURE, 16)) < 4 * error
+
+
+def test_wolff_cluster_limits():
+    up = jnp.ones((3, 8, 8), jnp.int8)
+    spins, info = wolff(jax.random.key(11), up, beta=0.0, n_clusters=5)
+    np.testing.assert_array_equal(np.asarray(info.cluster_size), 1)  # no bond is ever active at beta = 0
+    spins, info = wolff(jax.random.key(12), up, beta=50.0, n_clusters=1)
+    np.testing.assert_array_equal(np.asarray(info.cluster_size), 64)  # every bond active: the whole lattice flips
+    np.testing.assert_array_equal(np.asarray(spins), -1)
+    # a domain: the cluster never crosses into spins of the other sign
+    half = np.ones((8, 8), np.int8)
+    half[:, :4] = -1
+    spins, info = wolff(jax.random.key(13), half, beta=50.0, n_clusters=1)
+    assert int(info.cluster_size[0]) == 32 and abs(float(info.magnetization[0])) == 1.0
+    kernel = wolff_kernel()
+    spins, info = kernel.step(jax.random.key(14), kernel.init(jnp.ones((6, 6))), 0.3)
+    assert spins.shape == (6, 6) and info.cluster_size.shape == ()
+    np.testing.assert_allclose(float(info.energy), float(energy_per_site(spins)), atol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: wolff(jax.random.key(0), jnp.ones((4, 4)), beta=-1.0, n_clusters=1), ValueError, "beta"),
+    (lambda: wolff(jax.random.key(0), jnp.ones((4, 4)), beta=0.4, n_clusters=0), ValueError, "n_clusters"),
+    (lambda: wolff(jax.random.key(0), jnp.ones((4, 4)), beta=0.4, n_clusters=4, record_every=3), ValueError,
+     "multiple"),
+    (lambda: wolff(jax.random.key(0), jnp.ones((4, 5)), beta=0.4, n_clusters=1), ValueError, "spins"),
+    (lambda: wolff(jax.random.key(0), 2 * jnp.ones((4, 4)), beta=0.4, n_clusters=1), ValueError, "spins"),
+    (lambda: wolff(jax.random.PRNGKey(0), jnp.ones((4, 4)), beta=0.4, n_clusters=1), TypeError, "key"),
+])
+def test_wolff_bad_inputs(call, error, text):
+    with pytest.raises(error, match=text):
+        call()
