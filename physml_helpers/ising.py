@@ -9,6 +9,8 @@ coupling :math:`K = J/T`.
   differentiated analytically.
 * :func:`onsager_energy`, :func:`onsager_magnetization`: the infinite lattice (Onsager 1944; Yang 1952).
 * :func:`energy_per_site`, :func:`magnetization`: the observables of one configuration or of a batch.
+* :func:`sample_configurations`: a data set of configurations over a grid of temperatures, every chain of
+  every temperature in one compiled program.
 * :data:`CRITICAL_TEMPERATURE`: :math:`T_c = 2/\ln(1+\sqrt2)`.
 * :func:`wolff_kernel`, :func:`wolff`: Wolff's single-cluster update. The bonds between equal neighbours are
   activated once, independently, with probability :math:`1 - e^{-2\beta}`, and the seed's cluster is grown
@@ -41,7 +43,7 @@ from physml_helpers._kernels import Kernel, scan_kernel
 __all__ = [
     "CRITICAL_TEMPERATURE", "kaufman_log_partition", "kaufman_energy", "onsager_energy", "onsager_magnetization",
     "energy_per_site", "magnetization", "CheckerboardState", "SweepInfo", "to_sublattices", "from_sublattices",
-    "checkerboard_kernel", "metropolis", "ClusterInfo", "wolff_kernel", "wolff",
+    "checkerboard_kernel", "metropolis", "ClusterInfo", "wolff_kernel", "wolff", "sample_configurations",
 ]
 
 CRITICAL_TEMPERATURE = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -591,3 +593,82 @@ def wolff(key, spins, *, beta, n_clusters: int, record_every: int = 1):
     s = _lattice(spins).astype(jnp.int8)
     beta = _check_beta(beta)
     return _run_wolff(key, s, jnp.asarray(beta, jnp.result_type(float)), n_clusters, record_every)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data sets over temperatures
+# ---------------------------------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("method", "n_thermalize", "n_samples", "n_between"))
+def _sample(key, spins, beta, method, n_thermalize, n_samples, n_between):
+    if method == "metropolis":
+        def advance(k, s, n):
+            state, _, _ = scan_kernel(lambda kk, st: _sweep(kk, st, beta), to_sublattices(s), n, k,
+                                      record_every=n, record=lambda st: None)
+            return from_sublattices(state)
+    else:
+        def advance(k, s, n):
+            s, _, _ = scan_kernel(lambda kk, st: _wolff_step(kk, st, beta), s, n, k, record_every=n,
+                                  record=lambda st: None)
+            return s
+    k_therm, k_run = jax.random.split(key)
+    spins = advance(k_therm, spins, n_thermalize) if n_thermalize else spins
+
+    def one_sample(s, k):
+        s = advance(k, s, n_between)
+        return s, s
+
+    _, samples = jax.lax.scan(one_sample, spins, jax.random.split(k_run, n_samples))
+    return jnp.moveaxis(samples, 0, 1)  # [n_temperatures, n_samples, n_chains, L, L]
+
+
+def sample_configurations(key, L: int, temperatures, *, n_chains: int, n_samples: int, n_thermalize: int,
+                          n_between: int, method: str = "metropolis", start: str = "random"):
+    r"""Equilibrium configurations of the :math:`L\times L` torus at each of several temperatures.
+
+    ``n_chains`` independent chains per temperature, all run together (one compiled program), each
+    thermalized for ``n_thermalize`` updates and then sampled every ``n_between`` updates. An update is a
+    checkerboard sweep (``method="metropolis"``) or one cluster flip (``method="wolff"``). Successive samples
+    of one chain are correlated unless ``n_between`` exceeds the autocorrelation time; chains are independent.
+
+    Args:
+      key: JAX random key.
+      L: linear size, an even integer >= 2 (even for the checkerboard; Wolff allows any L >= 2).
+      temperatures: 1-D array of temperatures > 0.
+      n_chains: chains per temperature, >= 1.
+      n_samples: samples kept per chain, >= 1.
+      n_thermalize: updates before the first sample, >= 0.
+      n_between: updates between samples, >= 1.
+      method: ``"metropolis"`` or ``"wolff"``.
+      start: ``"random"`` (infinite temperature) or ``"ordered"`` (all up).
+
+    Returns:
+      int8[n_temperatures, n_samples, n_chains, L, L].
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key; sizes not integers; ``temperatures`` not numbers.
+      ValueError: ``L`` < 2 (or odd for Metropolis); a temperature not finite or <= 0; counts out of range;
+        ``method`` or ``start`` not one of the options.
+    """
+    _v.key(key)
+    method = _v.choice("method", method, ("metropolis", "wolff"))
+    start = _v.choice("start", start, ("random", "ordered"))
+    L = _v.count("L", L, minimum=2)
+    if method == "metropolis" and L % 2:
+        raise ValueError(f"L must be even for method='metropolis' (a bipartite torus), got {L}")
+    t = _temperatures(temperatures)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"temperatures must be a non-empty 1-D array, got shape {t.shape}")
+    n_chains = _v.count("n_chains", n_chains, minimum=1)
+    n_samples = _v.count("n_samples", n_samples, minimum=1)
+    n_thermalize = _v.count("n_thermalize", n_thermalize, minimum=0)
+    n_between = _v.count("n_between", n_between, minimum=1)
+    k_start, k_run = jax.random.split(key)
+    shape = (t.size, n_chains, L, L)
+    if start == "random":
+        spins = jnp.where(jax.random.bernoulli(k_start, 0.5, shape), 1, -1).astype(jnp.int8)
+    else:
+        spins = jnp.ones(shape, jnp.int8)
+    beta = jnp.asarray(1.0 / t, jnp.result_type(float))[:, None]
+    return _sample(k_run, spins, beta, method, n_thermalize, n_samples, n_between)

@@ -299,3 +299,40 @@ def test_wolff_cluster_limits():
 def test_wolff_bad_inputs(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data sets
+# ---------------------------------------------------------------------------------------------------
+
+from physml_helpers.ising import sample_configurations  # noqa: E402
+
+
+@pytest.mark.parametrize("method, n_between", [("metropolis", 4), ("wolff", 4)])
+def test_sample_configurations_orders_temperatures_and_matches_kaufman(method, n_between):
+    temperatures = np.array([1.8, 3.5])
+    x = sample_configurations(jax.random.key(15), 8, temperatures, n_chains=24, n_samples=30, n_thermalize=100,
+                              n_between=n_between, method=method)
+    assert x.shape == (2, 30, 24, 8, 8) and x.dtype == jnp.int8
+    per_chain = np.asarray(energy_per_site(x)).mean(axis=1)  # [T, chains]: chains independent
+    error = per_chain.std(axis=1, ddof=1) / np.sqrt(24)
+    exact = kaufman_energy(temperatures, 8)
+    assert np.all(np.abs(per_chain.mean(axis=1) - exact) < 4 * error), (per_chain.mean(axis=1), exact, error)
+    # swapping the temperatures' order would fail: the two exact energies are many error bars apart
+    assert np.all(np.abs(per_chain.mean(axis=1) - exact[::-1]) > 10 * error)
+
+
+@pytest.mark.parametrize("kwargs, error, text", [
+    (dict(temperatures=[2.0, -1.0]), ValueError, "temperature"),
+    (dict(temperatures=[[2.0]]), ValueError, "1-D"),
+    (dict(L=5), ValueError, "even"),
+    (dict(method="heatbath"), ValueError, "method"),
+    (dict(start="hot"), ValueError, "start"),
+    (dict(n_between=0), ValueError, "n_between"),
+    (dict(n_chains=2.5), TypeError, "n_chains"),
+])
+def test_sample_configurations_bad_inputs(kwargs, error, text):
+    arguments = dict(L=4, temperatures=[2.0], n_chains=2, n_samples=2, n_thermalize=1, n_between=1)
+    arguments.update(kwargs)
+    with pytest.raises(error, match=text):
+        sample_configurations(jax.random.key(0), **arguments)
