@@ -28,6 +28,7 @@ EXERCISED = {
     'python -c "import jax; print(jax.devices())"': "test_jax_devices_command",
     "python benchmarks/notebook_times.py": "test_notebook_times_script",
     "python benchmarks/vmc_vs_netket.py": "test_vmc_benchmark_runs_and_skips_netket_cleanly",
+    "python benchmarks/ising_vs_numpy.py": "test_ising_benchmark_runs",
 }
 
 
@@ -112,3 +113,18 @@ def test_vmc_benchmark_runs_and_skips_netket_cleanly():
         assert "NetKet is not installed: skipped" in result.stdout
     else:
         assert "NetKet time / course time per iteration" in result.stdout
+
+
+def test_ising_benchmark_runs():
+    """A short run of the Ising benchmark: both codes time and the two chains agree on the physics."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "benchmarks/ising_vs_numpy.py", "--L", "32", "--sweeps", "50", "--blocks", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ratio JAX / NumPy: median" in result.stdout
+    energies = re.search(r"energy per site at the end: NumPy (-?[\d.]+), JAX (-?[\d.]+)", result.stdout)
+    assert energies, result.stdout
+    # both at T = 2.269 on a 32 x 32 torus: near Kaufman's -1.43; one configuration fluctuates by ~0.05
+    assert abs(float(energies.group(1)) - float(energies.group(2))) < 0.25
