@@ -431,11 +431,22 @@ def checkerboard_kernel() -> Kernel:
     return Kernel(init=to_sublattices, step=step)
 
 
-@partial(jax.jit, static_argnames=("n_sweeps", "record_every"))
-def _run(key, state, beta, n_sweeps, record_every):
-    state, _, infos = scan_kernel(lambda k, s: _sweep(k, s, beta), state, n_sweeps, key,
+@partial(jax.jit, static_argnames=("update", "n_updates", "record_every"))
+def _run_updates(key, state, beta, update, n_updates, record_every):
+    """``n_updates`` applications of ``update(key, state, beta)`` (a sweep or a cluster flip) in one scan."""
+    state, _, infos = scan_kernel(lambda k, s: update(k, s, beta), state, n_updates, key,
                                   record_every=record_every, record=lambda s: None)
     return state, infos
+
+
+def _run_counts(name: str, n_updates, record_every):
+    """Validated ``(n_updates, record_every)``: both >= 1, the first a multiple of the second."""
+    n_updates = _v.count(name, n_updates, minimum=1)
+    record_every = _v.count("record_every", record_every, minimum=1)
+    if n_updates % record_every:
+        raise ValueError(f"{name} must be a multiple of record_every, got {name}={n_updates}, "
+                         f"record_every={record_every}")
+    return n_updates, record_every
 
 
 def metropolis(key, spins, *, beta, n_sweeps: int, record_every: int = 1):
@@ -459,14 +470,10 @@ def metropolis(key, spins, *, beta, n_sweeps: int, record_every: int = 1):
         ``n_sweeps`` < 1 or not a multiple of ``record_every``.
     """
     _v.key(key)
-    n_sweeps = _v.count("n_sweeps", n_sweeps, minimum=1)
-    record_every = _v.count("record_every", record_every, minimum=1)
-    if n_sweeps % record_every:
-        raise ValueError(f"n_sweeps must be a multiple of record_every, got n_sweeps={n_sweeps}, "
-                         f"record_every={record_every}")
+    n_sweeps, record_every = _run_counts("n_sweeps", n_sweeps, record_every)
     state = to_sublattices(spins)
     beta = _check_beta(beta)
-    state, infos = _run(key, state, jnp.asarray(beta, jnp.result_type(float)), n_sweeps, record_every)
+    state, infos = _run_updates(key, state, jnp.asarray(beta, jnp.result_type(float)), _sweep, n_sweeps, record_every)
     return from_sublattices(state), infos
 
 
@@ -555,13 +562,6 @@ def wolff_kernel() -> Kernel:
     return Kernel(init=init, step=step)
 
 
-@partial(jax.jit, static_argnames=("n_clusters", "record_every"))
-def _run_wolff(key, spins, beta, n_clusters, record_every):
-    spins, _, infos = scan_kernel(lambda k, s: _wolff_step(k, s, beta), spins, n_clusters, key,
-                                  record_every=record_every, record=lambda s: None)
-    return spins, infos
-
-
 def wolff(key, spins, *, beta, n_clusters: int, record_every: int = 1):
     r"""``n_clusters`` Wolff cluster updates of :func:`wolff_kernel` in one compiled ``lax.scan``.
 
@@ -585,14 +585,10 @@ def wolff(key, spins, *, beta, n_clusters: int, record_every: int = 1):
         not a multiple of ``record_every``.
     """
     _v.key(key)
-    n_clusters = _v.count("n_clusters", n_clusters, minimum=1)
-    record_every = _v.count("record_every", record_every, minimum=1)
-    if n_clusters % record_every:
-        raise ValueError(f"n_clusters must be a multiple of record_every, got n_clusters={n_clusters}, "
-                         f"record_every={record_every}")
+    n_clusters, record_every = _run_counts("n_clusters", n_clusters, record_every)
     s = _lattice(spins).astype(jnp.int8)
     beta = _check_beta(beta)
-    return _run_wolff(key, s, jnp.asarray(beta, jnp.result_type(float)), n_clusters, record_every)
+    return _run_updates(key, s, jnp.asarray(beta, jnp.result_type(float)), _wolff_step, n_clusters, record_every)
 
 
 # ---------------------------------------------------------------------------------------------------
