@@ -552,7 +552,10 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
       log_psi: ``log_psi(params, s)`` for one configuration.
       params: the wavefunction's parameters.
       s: float[n_sites] one configuration of ±1.
-      J: exchange coupling; marshall: whether ``log_psi`` is the log-modulus of a Marshall-signed state.
+      J: exchange coupling.
+      marshall: whether ``log_psi`` is the log-modulus of a Marshall-signed state: ``True`` or ``False``, or
+        ``1.0``/``0.0`` (possibly traced), so that passing it through ``couplings`` lets one compiled program
+        serve both choices (a traced value skips the odd-ring check).
 
     Returns:
       float[] the local energy.
@@ -561,12 +564,13 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
       ValueError: ``s`` not one configuration, or ``marshall=True`` on an odd ring (static checks); a concrete
         ``s`` with an entry other than ±1; a concrete ``J`` not finite; ``log_psi`` failing on ``s`` or not
         scalar (for example ``params`` made for another n_sites).
-      TypeError: ``marshall`` not a bool, ``log_psi`` not callable, ``s`` not numeric, ``J`` not a number.
+      TypeError: ``marshall`` not a bool, 0.0 or 1.0, ``log_psi`` not callable, ``s`` not numeric, ``J`` not a
+        number.
     """
-    marshall = _v.boolean("marshall", marshall)
+    marshall = _marshall_flag(marshall)
     s, J = _local_energy_args(log_psi, params, s, J=J)
     n = s.shape[-1]
-    if marshall and n % 2:
+    if not _v.is_traced(marshall) and marshall and n % 2:
         raise ValueError(
             f"marshall=True needs an even number of sites (Marshall's sign rule holds on a bipartite ring), "
             f"got n_sites={n}; use marshall=False, or an even chain"
@@ -577,8 +581,19 @@ def heisenberg_local_energy(log_psi: Callable, params, s, *, J: float = 1.0, mar
     exchanged = s[None, :] * (1 - 2 * swap)  # flipping both of an antiparallel pair exchanges them
     antiparallel = (s != right).astype(s.dtype)
     ratios = jnp.exp(jax.vmap(log_psi, in_axes=(None, 0))(params, exchanged) - log_psi(params, s))
-    sign = -1.0 if marshall else 1.0
+    sign = 1.0 - 2.0 * marshall if _v.is_traced(marshall) else (-1.0 if marshall else 1.0)
     return diagonal + 0.5 * J * sign * jnp.sum(antiparallel * ratios)
+
+
+def _marshall_flag(marshall):
+    """``marshall`` as a bool, or unchanged when traced (a 0/1 coupling)."""
+    if _v.is_traced(marshall):
+        return marshall
+    if isinstance(marshall, (bool, np.bool_)):
+        return bool(marshall)
+    if isinstance(marshall, (int, float, np.integer, np.floating)) and float(marshall) in (0.0, 1.0):
+        return bool(marshall)
+    raise TypeError(f"marshall must be True or False (or 1.0/0.0 when passed through couplings), got {marshall!r}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1363,8 +1378,15 @@ def born_samples(key, state, n_samples: int) -> jax.Array:
     total = float(jnp.sum(p))
     if not (np.isfinite(total) and total > 0):
         raise ValueError(f"state must be a finite, non-zero vector, got squared norm {total}")
-    index = jax.random.choice(key, arr.size, (n_samples,), p=p / total)
-    return jnp.asarray(configurations(n), dtype=p.dtype)[index]
+    return _born_draw(key, p / total, n_samples=n_samples, n_sites=n)
+
+
+@partial(jax.jit, static_argnames=("n_samples", "n_sites"))
+def _born_draw(key, probabilities, n_samples, n_sites):
+    """``n_samples`` configurations drawn from ``probabilities`` over the basis, in one compiled program."""
+    index = jax.random.choice(key, probabilities.size, (n_samples,), p=probabilities)
+    bits = (index[:, None] >> jnp.arange(n_sites - 1, -1, -1)) & 1  # basis order of quantum.configurations
+    return (1 - 2 * bits).astype(probabilities.dtype)
 
 
 def tomography_nll(log_psi: Callable, params, samples, n_sites: int) -> jax.Array:

@@ -65,6 +65,21 @@ def test_heisenberg_local_energy_is_H_psi_over_psi(marshall):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
 
 
+def test_traced_marshall_flag_equals_the_static_one():
+    # passed through couplings the flag is traced: one compiled program serves both sign conventions
+    n = 6
+    params = random_rbm(n, seed=4)
+    s = jnp.asarray(configurations(n), float)
+    flagged = jax.jit(jax.vmap(lambda m, x: heisenberg_local_energy(rbm_log_psi, params, x, marshall=m),
+                               in_axes=(None, 0)))
+    for marshall in (True, False):
+        static = jax.vmap(lambda x: heisenberg_local_energy(rbm_log_psi, params, x, marshall=marshall))(s)
+        np.testing.assert_allclose(flagged(float(marshall), s), static, rtol=1e-14, atol=1e-14)
+    assert not np.allclose(flagged(1.0, s), flagged(0.0, s))  # the flag matters
+    with pytest.raises(TypeError, match="marshall must be True or False"):
+        heisenberg_local_energy(rbm_log_psi, params, s[0], marshall=0.5)
+
+
 def test_marshall_sign_matches_the_heisenberg_ground_state():
     n = 8
     _, state = ground_state(heisenberg_hamiltonian(n))
