@@ -36,7 +36,7 @@ from physml_helpers import _validation as _v
 from physml_helpers._kernels import ConvergenceError, Kernel, scan_kernel
 
 __all__ = [
-    "cover_count", "separable_probability", "is_linearly_separable", "gardner_capacity", "teacher_student_data",
+    "cover_count", "separable_probability", "is_linearly_separable", "max_margin", "gardner_capacity", "teacher_student_data",
     "generalization_error", "hebbian_overlap", "bayes_optimal_overlap", "AMPState", "AMPInfo", "gamp_kernel",
     "gamp",
 ]
@@ -112,6 +112,51 @@ def is_linearly_separable(x, labels) -> bool:
     if res.status == 2:
         return False
     raise RuntimeError(f"linprog could not decide separability (status {res.status}: {res.message})")
+
+
+def max_margin(x, labels) -> float:
+    r"""Largest margin :math:`\kappa` with which a hyperplane through the origin separates the labels.
+
+    Gardner's convention: :math:`\kappa_{\max} = \max_{|w| = \sqrt N} \min_\mu y_\mu\, w\cdot x_\mu/\sqrt N
+    = \max_{|\hat w| = 1} \min_\mu y_\mu\, \hat w\cdot x_\mu`, so the labels are separable with margin
+    :math:`\kappa` exactly when ``max_margin(x, labels) >= kappa``. Computed as the hard-margin problem
+    :math:`\min |w|` subject to :math:`y_\mu\, w\cdot x_\mu \ge 1` (then :math:`\kappa_{\max} = 1/|w|`), a
+    least-distance program solved exactly by non-negative least squares (Lawson and Hanson's LDP algorithm,
+    ``scipy.optimize.nnls``). A non-separable labeling has no such w and gives a margin of 0 or less; this
+    function returns 0.0 for it.
+
+    Args:
+      x: float[P, N] points.
+      labels: float[P] of +1/-1.
+
+    Returns:
+      float >= 0: the largest margin (0.0 if the labels are not strictly separable).
+
+    Raises:
+      TypeError: non-real input.
+      ValueError: wrong shapes, non-finite points, labels other than +1/-1.
+    """
+    from scipy.optimize import nnls
+
+    x = _v.numpy_array("x", x, ndim=2)
+    y = _v.numpy_array("labels", labels, ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"labels must have one entry per point: x has {x.shape[0]} points, labels {y.shape[0]}")
+    _v.spins("labels", y)
+    z = y[:, None] * x.astype(float)  # constraints z w >= 1
+    p, n = z.shape
+    # LDP: min |w| s.t. z w >= 1  <=>  NNLS  min_{u >= 0} |E u - f|,  E = [z^T; 1^T],  f = (0, ..., 0, 1)
+    e = np.vstack([z.T, np.ones((1, p))])
+    f = np.zeros(n + 1)
+    f[-1] = 1.0
+    u, _ = nnls(e, f, maxiter=50 * (p + n + 1))
+    r = e @ u - f
+    if r[-1] > -1e-10:  # residual norm 0: the constraints are infeasible, i.e. not strictly separable
+        return 0.0
+    w = -r[:n] / r[-1]
+    if np.min(z @ w) < 1 - 1e-6:  # the LDP solution must satisfy its constraints
+        return 0.0
+    return float(1 / np.linalg.norm(w))
 
 
 def gardner_capacity(kappa) -> float:

@@ -27,6 +27,7 @@ from physml_helpers._kernels import Kernel, scan_kernel
 __all__ = [
     "RBMParams", "all_spin_states", "init_rbm", "visible_log_weight", "exact_log_probs", "exact_gradient",
     "gibbs_step", "cd_gradient", "kl_divergence", "TrainState", "TrainInfo", "training_kernel", "train_rbm",
+    "train_rbm_tracking_kl",
 ]
 
 _MAX_ENUMERATE = 20
@@ -194,8 +195,7 @@ def _exact_gradient(p, data, weights):
     return jax.tree_util.tree_map(lambda d, m: d - m, emp, model)
 
 
-def _sign_from_field(key, field):
-    u = jax.random.uniform(key, field.shape, field.dtype)
+def _sign_from_uniform(u, field):
     return jnp.where(u < 0.5 * (1 + jnp.tanh(field)), 1.0, -1.0).astype(field.dtype)
 
 
@@ -220,10 +220,22 @@ def gibbs_step(key, params: RBMParams, v) -> jax.Array:
     return _gibbs(key, p, v)
 
 
+def _uniforms(key, p, v, k=None):
+    # all the uniforms of k block-Gibbs steps (hidden then visible) in one draw: no key splitting, whose hash
+    # function dominates the compilation of a small training step
+    nh, nv = p.weights.shape[1], p.weights.shape[0]
+    shape = v.shape[:-1] + (nh + nv,)
+    return jax.random.uniform(key, shape if k is None else (k,) + shape, v.dtype)
+
+
+def _gibbs_with(u, p, v):
+    nh = p.weights.shape[1]
+    h = _sign_from_uniform(u[..., :nh], p.hidden_bias + v @ p.weights)
+    return _sign_from_uniform(u[..., nh:], p.visible_bias + h @ p.weights.T)
+
+
 def _gibbs(key, p, v):
-    k_h, k_v = jax.random.split(key)
-    h = _sign_from_field(k_h, p.hidden_bias + v @ p.weights)
-    return _sign_from_field(k_v, p.visible_bias + h @ p.weights.T)
+    return _gibbs_with(_uniforms(key, p, v), p, v)
 
 
 def cd_gradient(key, params: RBMParams, data, k: int = 1) -> RBMParams:
@@ -250,7 +262,8 @@ def cd_gradient(key, params: RBMParams, data, k: int = 1) -> RBMParams:
 
 
 def _cd_gradient(key, p, data, k):
-    v = jax.lax.fori_loop(0, k, lambda i, v: _gibbs(jax.random.fold_in(key, i), p, v), data)
+    u = _uniforms(key, p, data, k)
+    v = jax.lax.fori_loop(0, k, lambda i, v: _gibbs_with(u[i], p, v), data)
     w = jnp.full(data.shape[0], 1.0 / data.shape[0], data.dtype)
     emp, model = _moments(p, data, w), _moments(p, v, w)
     return jax.tree_util.tree_map(lambda d, m: d - m, emp, model)
@@ -379,3 +392,61 @@ def train_rbm(key, params: RBMParams, data, *, lr, n_steps: int, method: str = "
     state, _, _ = scan_kernel(kernel.step, kernel.init(params), n_steps, key, record_every=n_steps,
                               record=lambda s: ())
     return state.params
+
+
+def train_rbm_tracking_kl(key, params: RBMParams, data, reference_log_probs, *, lr, n_steps: int, record_every: int,
+                          method: str = "exact", k: int = 1, hidden_mask=None, data_weights=None):
+    """:func:`train_rbm`, recording the exact KL divergence from a reference distribution along the way.
+
+    The trajectory is the one :func:`train_rbm` follows with the same arguments (same key, same steps); every
+    ``record_every`` steps the machine's exact distribution (by enumeration) is compared with the reference.
+
+    Args:
+      key: JAX random key.
+      params: initial :class:`RBMParams` (n_v <= 20).
+      data: float[M, n_v] of +1/-1.
+      reference_log_probs: float[2**n_v] normalized log-probabilities of the target, in the order of
+        :func:`all_spin_states`.
+      lr: learning rate > 0.
+      n_steps: number of steps, a multiple of ``record_every`` (static).
+      record_every: steps between records >= 1 (static).
+      method: ``"exact"`` or ``"cd"``.
+      k: Gibbs steps for CD-k.
+      hidden_mask: optional float[n_h] of 0/1 (see :func:`training_kernel`).
+      data_weights: optional float[M] (``"exact"`` only, see :func:`exact_gradient`).
+
+    Returns:
+      ``(params, kl)``: the trained :class:`RBMParams` and float[n_steps // record_every], the KL divergence
+      :math:`\\mathrm{KL}(p_{\\rm ref}\\,\\|\\,p_{\\rm RBM})` after steps ``record_every``, ``2 record_every``, ...
+
+    Raises:
+      TypeError: a bad key, non-real data or reference.
+      ValueError: see :func:`training_kernel`; n_steps or record_every < 1, n_steps not a multiple of
+        record_every, a reference of the wrong length.
+    """
+    _v.key(key)
+    n_steps = _v.count("n_steps", n_steps, minimum=1)
+    record_every = _v.count("record_every", record_every, minimum=1)
+    if n_steps % record_every:
+        raise ValueError(f"n_steps ({n_steps}) must be a multiple of record_every ({record_every})")
+    ref = _v.float_array("reference_log_probs", reference_log_probs, ndim=1, nonempty=True)
+    p0 = _params(params)
+    if ref.shape[0] != 2 ** p0.weights.shape[0]:
+        raise ValueError(f"reference_log_probs must have 2**n_visible = {2 ** p0.weights.shape[0]} entries, "
+                         f"got {ref.shape[0]}")
+    kernel = training_kernel(data, lr=lr, method=method, k=k, hidden_mask=hidden_mask, data_weights=data_weights)
+    states = all_spin_states(p0.weights.shape[0]).astype(p0.weights.dtype)
+    ref = ref.astype(p0.weights.dtype)
+
+    def kl_of(state):
+        lw = _log_weight(state.params, states)
+        log_q = lw - jax.scipy.special.logsumexp(lw)
+        prob = jnp.exp(ref)
+        return jnp.sum(jnp.where(prob > 0, prob * (ref - log_q), 0.0))
+
+    if method == "exact":  # deterministic: no per-step keys (splitting them costs a hash-function compilation)
+        state, kl, _ = scan_kernel(lambda st: kernel.step(None, st), kernel.init(params), n_steps,
+                                   record_every=record_every, record=kl_of)
+    else:
+        state, kl, _ = scan_kernel(kernel.step, kernel.init(params), n_steps, key, record_every=record_every, record=kl_of)
+    return state.params, kl

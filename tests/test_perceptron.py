@@ -29,6 +29,35 @@ def test_brute_force_count_with_the_linear_program():
     assert count == perceptron.cover_count(6, 3)
 
 
+def test_max_margin_exact_cases_and_against_a_general_solver():
+    # orthonormal points: the best unit w is (y_1, ..., y_P)/sqrt(P), margin 1/sqrt(P), whatever the labels
+    for p in (1, 3, 5):
+        x = np.eye(8)[:p] * 1.0
+        assert perceptron.max_margin(x, np.array([1.0, -1.0, 1.0, 1.0, -1.0][:p])) == pytest.approx(1 / math.sqrt(p), rel=1e-10)
+    # one point: the margin is its length
+    assert perceptron.max_margin(np.array([[3.0, 4.0]]), np.array([-1.0])) == pytest.approx(5.0, rel=1e-12)
+    # a point and its mirror image with the same label: not separable
+    assert perceptron.max_margin(np.array([[1.0, 2.0], [-1.0, -2.0]]), np.array([1.0, 1.0])) == 0.0
+    # random problems: separable exactly when the linear program says so, and the margin agrees with scipy's trust-constr on the
+    # hard-margin quadratic program min |w|^2 subject to y w.x >= 1 (an interior-point solver)
+    from scipy.optimize import LinearConstraint, linprog, minimize
+
+    rng = np.random.default_rng(3)
+    for p, n in ((4, 10), (8, 10), (12, 10), (30, 10), (40, 10)):
+        x, y = rng.normal(size=(p, n)), rng.choice([-1.0, 1.0], p)
+        kappa = perceptron.max_margin(x, y)
+        assert (kappa > 0) == perceptron.is_linearly_separable(x, y)
+        if kappa > 0:
+            z = y[:, None] * x
+            start = linprog(np.zeros(n), A_ub=-z, b_ub=-np.ones(p), bounds=[(None, None)] * n, method="highs").x  # feasible
+            res = minimize(lambda w: w @ w, start, jac=lambda w: 2 * w, hess=lambda w: 2 * np.eye(n),
+                           constraints=[LinearConstraint(z, 1, np.inf)], method="trust-constr",
+                           options={"gtol": 1e-12, "xtol": 1e-14, "maxiter": 5000})
+            assert res.success, res.message
+            assert kappa == pytest.approx(1 / math.sqrt(res.fun), rel=1e-6)
+            assert kappa * math.sqrt(res.fun) < 1 + 1e-6
+
+
 def test_gardner_capacity_against_quadrature():
     assert perceptron.gardner_capacity(0.0) == pytest.approx(2.0, abs=1e-13)
     for k in (-0.5, 0.7, 2.0):
@@ -75,6 +104,10 @@ def test_bad_input():
         perceptron.is_linearly_separable(np.ones((3, 2)), np.ones(2))
     with pytest.raises(ValueError, match="kappa"):
         perceptron.gardner_capacity(float("inf"))
+    with pytest.raises(ValueError, match="labels"):
+        perceptron.max_margin(np.ones((3, 2)), np.array([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="one entry per point"):
+        perceptron.max_margin(np.ones((3, 2)), np.ones(2))
     with pytest.raises(ValueError, match="nonzero"):
         perceptron.generalization_error(jnp.zeros(3), jnp.ones(3))
     with pytest.raises(ValueError, match="alpha"):

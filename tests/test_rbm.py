@@ -71,6 +71,30 @@ def test_training_lowers_kl_and_masks_freeze_units():
     assert float(rbm.kl_divergence(target, target)) == pytest.approx(0.0, abs=1e-14)
 
 
+def test_tracking_kl_follows_train_rbm_and_records_the_exact_kl():
+    target = rbm.exact_log_probs(_params(4, scale=1.0))
+    states = rbm.all_spin_states(4)
+    p0 = rbm.init_rbm(jax.random.key(5), 4, 3, scale=0.1)
+    common = dict(lr=0.2, data_weights=jnp.exp(target))
+    p, kl = rbm.train_rbm_tracking_kl(jax.random.key(6), p0, states, target, n_steps=60, record_every=20, **common)
+    assert kl.shape == (3,)
+    for j in range(3):  # exact gradients are deterministic: the record after 20 (j + 1) steps is that of a 20 (j + 1)-step run
+        pj = rbm.train_rbm(jax.random.key(6), p0, states, n_steps=20 * (j + 1), **common)
+        assert float(kl[j]) == pytest.approx(float(rbm.kl_divergence(target, rbm.exact_log_probs(pj))), rel=1e-12)
+    np.testing.assert_allclose(p.weights, pj.weights, rtol=1e-12)
+    # CD: same trajectory as train_rbm with the same key
+    data = states[jnp.array([0, 3, 5, 5, 9, 12, 15, 15])]
+    p_cd, kl_cd = rbm.train_rbm_tracking_kl(jax.random.key(7), p0, data, target, lr=0.1, n_steps=30, record_every=10,
+                                            method="cd", k=2)
+    np.testing.assert_allclose(p_cd.weights, rbm.train_rbm(jax.random.key(7), p0, data, lr=0.1, n_steps=30, method="cd",
+                                                           k=2).weights, rtol=1e-12)
+    assert float(kl_cd[-1]) == pytest.approx(float(rbm.kl_divergence(target, rbm.exact_log_probs(p_cd))), rel=1e-12)
+    with pytest.raises(ValueError, match="multiple of record_every"):
+        rbm.train_rbm_tracking_kl(jax.random.key(6), p0, states, target, n_steps=50, record_every=20, **common)
+    with pytest.raises(ValueError, match="reference_log_probs"):
+        rbm.train_rbm_tracking_kl(jax.random.key(6), p0, states, target[:8], n_steps=40, record_every=20, **common)
+
+
 def test_bad_input():
     p = _params()
     with pytest.raises(ValueError, match="n must be <= 20"):

@@ -2,7 +2,8 @@
 
 References: the positive root of m = tanh(m/T) by bisection (:func:`physml_helpers.hopfield.mattis_overlap`);
 Cover's count C(P, 2) = 2P for points in general position in the plane; Gardner's capacity in closed form
-(:func:`physml_helpers.perceptron.gardner_capacity`); the BBP outlier lambda + 1/lambda above lambda = 1 and the
+(:func:`physml_helpers.perceptron.gardner_capacity`), and, for simulated critical loads, Cover's exact mean
+E[P*] = 2N at zero margin; the BBP outlier lambda + 1/lambda above lambda = 1 and the
 bulk edge 2 below.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from physml_helpers.course.checks import call, exercise, expect_close
 
-__all__ = ["check_mattis", "check_dichotomies", "check_margin_capacity", "check_outlier"]
+__all__ = ["check_mattis", "check_dichotomies", "check_margin_capacity", "check_margin_simulation", "check_outlier"]
 
 _TEMPERATURES = (0.3, 0.6, 0.9, 0.99, 1.2, 2.0)
 
@@ -77,6 +78,56 @@ def check_margin_capacity(capacity, margin_at_load):
                                  f"{gardner_capacity(got):.6f}, not {alpha}. Solve capacity(kappa) = alpha for kappa "
                                  "(the capacity decreases with kappa, so a bracketing root finder works).")
     return "alpha_c(0) = 2, and the capacity falls as the required margin grows."
+
+
+@exercise("5.3")
+def check_margin_simulation(critical_loads):
+    """``critical_loads[(kappa, n)]``: for each of many random sequences of Gaussian points with random labels in
+    n dimensions, the load alpha* = P*/n, P* the largest number of leading points separable with margin kappa.
+
+    The separable fraction at load alpha crosses 1/2 at the median of alpha*. Tolerances come from the answer's
+    own spread: the median must lie within 5 standard errors of the mean (about 4 of the median's) plus a
+    finite-size allowance 1/n of Gardner's capacity; at kappa = 0 the mean must also be 2 within 4 standard
+    errors, since Cover's count gives E[P*] = sum_P C(P, n)/2^P = 2n exactly at every n.
+    """
+    from physml_helpers.perceptron import gardner_capacity
+
+    if not isinstance(critical_loads, dict) or not critical_loads:
+        raise AssertionError("critical_loads should be a dict {(kappa, n): array of alpha*}.")
+    kappas = sorted({float(k) for k, _ in critical_loads})
+    if 0.0 not in kappas or not any(k > 0 for k in kappas):
+        raise AssertionError(f"measure at kappa = 0 and at one kappa > 0; got kappas {kappas}.")
+    for kappa in kappas:
+        sizes = sorted(int(n) for k, n in critical_loads if float(k) == kappa)
+        if len(sizes) < 2 or sizes[0] < 20:
+            raise AssertionError(f"kappa = {kappa}: use at least two sizes n >= 20 to see finite-size effects, got {sizes}.")
+    lines = []
+    for (kappa, n), loads in sorted(critical_loads.items()):
+        kappa, n = float(kappa), int(n)
+        a = np.asarray(loads, dtype=float).ravel()
+        if a.size < 20:
+            raise AssertionError(f"critical_loads[({kappa}, {n})] has {a.size} sequences; use at least 20.")
+        if np.ptp(a) == 0:
+            raise AssertionError(f"critical_loads[({kappa}, {n})]: every sequence gave alpha* = {a[0]}. Either the search "
+                                 "never found a non-separable prefix (max_margin returns 0 for a non-separable set: "
+                                 "at kappa = 0 require a margin > 0) or draw more points per sequence.")
+        se = a.std(ddof=1) / math.sqrt(a.size)
+        want = gardner_capacity(kappa)
+        median = float(np.median(a))
+        if kappa > 0 and abs(median - 2) < 5 * se + 1 / n:
+            raise AssertionError(f"at kappa = {kappa}, n = {n} the separable fraction crosses 1/2 at alpha = {median:.3f}, "
+                                 "Cover's zero-margin value 2: the margin is not enforced. Count a prefix as separable "
+                                 "only if max_margin(x, y) >= kappa.")
+        if abs(median - want) > 5 * se + 1 / n:
+            raise AssertionError(f"at kappa = {kappa}, n = {n} the separable fraction crosses 1/2 at alpha = {median:.3f} "
+                                 f"(median of alpha*), but Gardner's capacity is {want:.3f} and the tolerance is "
+                                 f"{5 * se + 1 / n:.3f}. Check the margin's normalization: kappa = min y w.x / |w| "
+                                 "for inputs with unit-variance entries.")
+        if kappa == 0 and abs(a.mean() - 2) > 4 * se:
+            raise AssertionError(f"at kappa = 0, n = {n} the mean alpha* is {a.mean():.3f} ± {se:.3f}; Cover's count "
+                                 "gives exactly 2 at every n.")
+        lines.append(f"kappa={kappa:g}, n={n}: {median:.3f}")
+    return "separable fraction crosses 1/2 near Gardner's capacity (" + "; ".join(lines) + ")."
 
 
 @exercise("5.4")
