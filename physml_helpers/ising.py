@@ -21,7 +21,8 @@ coupling :math:`K = J/T`.
   half-sweep updates one sublattice from its four neighbours on the other: the five possible energy changes
   need one random 32-bit integer per site, compared with precomputed integer thresholds
   (:math:`e^{-4\beta}` and :math:`e^{-8\beta}` scaled by :math:`2^{32}`; a site whose flip does not raise the
-  energy flips without one being used).
+  energy flips without one being used). The integers come from :func:`site_bits`, a counter-based hash keyed
+  by threefry, because threefry itself for every site costs about four times the rest of the sweep.
 
 The exact formulas are evaluated in NumPy float64 whatever JAX's precision, since they are references.
 """
@@ -43,7 +44,7 @@ from physml_helpers._kernels import Kernel, scan_kernel
 __all__ = [
     "CRITICAL_TEMPERATURE", "kaufman_log_partition", "kaufman_energy", "onsager_energy", "onsager_magnetization",
     "energy_per_site", "magnetization", "CheckerboardState", "SweepInfo", "to_sublattices", "from_sublattices",
-    "checkerboard_kernel", "metropolis", "ClusterInfo", "wolff_kernel", "wolff", "sample_configurations",
+    "checkerboard_kernel", "metropolis", "site_bits", "ClusterInfo", "wolff_kernel", "wolff", "sample_configurations",
 ]
 
 CRITICAL_TEMPERATURE = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -319,7 +320,12 @@ def to_sublattices(spins) -> CheckerboardState:
       TypeError: ``spins`` not numeric.
       ValueError: shape not ``[..., L, L]`` with L even and >= 2; a concrete entry other than ±1.
     """
-    s = _even_side(spins).astype(jnp.int8)
+    return _split(_even_side(spins))
+
+
+@jax.jit
+def _split(s):
+    s = s.astype(jnp.int8)
     L = s.shape[-1]
     pairs = s.reshape(*s.shape[:-1], L // 2, 2)
     odd_row = (jnp.arange(L) % 2 == 1)[:, None]
@@ -345,6 +351,12 @@ def from_sublattices(state: CheckerboardState) -> jax.Array:
     black, white = state
     if black.shape != white.shape or black.ndim < 2 or black.shape[-2] != 2 * black.shape[-1]:
         raise ValueError(f"state must hold two sublattices of shape [..., L, L/2], got {black.shape} and {white.shape}")
+    return _join(state)
+
+
+@jax.jit
+def _join(state):
+    black, white = state
     L = black.shape[-2]
     odd_row = (jnp.arange(L) % 2 == 1)[:, None]
     first, second = jnp.where(odd_row, white, black), jnp.where(odd_row, black, white)
@@ -371,11 +383,73 @@ def _thresholds(beta):
     return t2, t4
 
 
+def _mix32(x):
+    """Chris Wellons' ``triple32`` integer hash (a bijection of uint32; its avalanche bias, 0.021, is the lowest
+    found for three multiply-xorshift rounds)."""
+    x = x ^ (x >> 17)
+    x = x * jnp.uint32(0xED5AD4BB)
+    x = x ^ (x >> 11)
+    x = x * jnp.uint32(0xAC4C1B51)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x31848BAB)
+    return x ^ (x >> 14)
+
+
+def site_bits(key, shape) -> jax.Array:
+    r"""One pseudo-random 32-bit word per site of a batch of 2-D arrays, counter-based and cheap.
+
+    For each 2-D array of the batch, two words :math:`(a, b)` come from ``jax.random.bits(key)`` (threefry);
+    the word of site number :math:`i` (row-major) is :math:`h(h(i \oplus a) \oplus b)` with :math:`h` the
+    ``triple32`` integer hash. This costs a small fraction of drawing every word from threefry, which
+    dominates a Metropolis sweep otherwise. The two hash rounds keyed by 64 random bits make the streams of different
+    keys unrelated (a single keyed round over a 32-bit counter would let two streams coincide up to a shift
+    with probability about ``N / 2**32``). Within one array the words are distinct (a bijection of the
+    site number), a deviation from independence of order ``N / 2**32``. Its statistics (uniformity of every
+    bit and byte, correlations between neighbouring sites and between keys) are tested in
+    ``tests/test_ising.py``, and every Metropolis test runs on it.
+
+    Args:
+      key: JAX random key.
+      shape: ``(..., rows, columns)``, at least 2-D, with ``rows * columns < 2**32``.
+
+    Returns:
+      uint32 array of ``shape``.
+
+    Raises:
+      TypeError: ``key`` not a typed JAX key; ``shape`` not a tuple of integers.
+      ValueError: ``shape`` not at least 2-D, or an array of ``2**32`` sites or more.
+    """
+    _v.key(key)
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(n, (int, np.integer)) for n in shape):
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}")
+    shape = tuple(int(n) for n in shape)
+    if len(shape) < 2 or min(shape) < 1 or shape[-1] * shape[-2] >= 2**32:
+        raise ValueError(f"shape must be (..., rows, columns) with positive sizes and rows * columns < 2**32, "
+                         f"got {shape}")
+    return _site_bits(key, shape)
+
+
+def _site_bits(key, shape):
+    words = jax.random.bits(key, (2, *shape[:-2]), jnp.uint32)[..., None, None]
+    site = (jax.lax.broadcasted_iota(jnp.uint32, shape[-2:], 0) * jnp.uint32(shape[-1])
+            + jax.lax.broadcasted_iota(jnp.uint32, shape[-2:], 1))
+    return _mix32(_mix32(site ^ words[0]) ^ words[1])
+
+
 def _half_sweep(key, this, other, t2, t4, black_site):
     x = this * _neighbour_sum(other, black_site)  # int8 in {-4, -2, 0, 2, 4}; the energy change is 2x
-    bits = jax.random.bits(key, this.shape, jnp.uint32)
+    bits = _site_bits(key, this.shape)
     flip = (x <= 0) | (bits < jnp.where(x == 2, t2, t4))
     return jnp.where(flip, -this, this), flip
+
+
+def _plain_sweep(key, state: CheckerboardState, beta):
+    """One sweep without the observables (the inner loop of long runs)."""
+    t2, t4 = _thresholds(beta)
+    k_black, k_white = jax.random.split(key)
+    black, _ = _half_sweep(k_black, state.black, state.white, t2, t4, True)
+    white, _ = _half_sweep(k_white, state.white, black, t2, t4, False)
+    return CheckerboardState(black, white)
 
 
 def _sweep(key, state: CheckerboardState, beta):
@@ -439,6 +513,30 @@ def _run_updates(key, state, beta, update, n_updates, record_every):
     return state, infos
 
 
+def _sweep_keys(key, n_sweeps, record_every):
+    """The per-sweep keys of :func:`scan_kernel` (so a run does not depend on how it is recorded)."""
+    return jax.random.split(key, n_sweeps).reshape(n_sweeps // record_every, record_every)
+
+
+def _advance(keys, state, beta):
+    """Plain sweeps, one per key."""
+    state, _ = jax.lax.scan(lambda s, k: (_plain_sweep(k, s, beta), None), state, keys)
+    return state
+
+
+@partial(jax.jit, static_argnames=("n_sweeps", "record_every"))
+def _run_sweeps(key, spins, beta, n_sweeps, record_every):
+    """``n_sweeps`` sweeps of ``[..., L, L]`` configurations, the observables computed only at the recorded sweeps
+    (the trajectory is that of ``scan_kernel`` with :func:`_sweep`, whatever ``record_every``)."""
+
+    def block(s, keys):
+        s = _advance(keys[:-1], s, beta)
+        return _sweep(keys[-1], s, beta)
+
+    state, infos = jax.lax.scan(block, _split(spins), _sweep_keys(key, n_sweeps, record_every))
+    return _join(state), infos
+
+
 def _run_counts(name: str, n_updates, record_every):
     """Validated ``(n_updates, record_every)``: both >= 1, the first a multiple of the second."""
     n_updates = _v.count(name, n_updates, minimum=1)
@@ -471,10 +569,9 @@ def metropolis(key, spins, *, beta, n_sweeps: int, record_every: int = 1):
     """
     _v.key(key)
     n_sweeps, record_every = _run_counts("n_sweeps", n_sweeps, record_every)
-    state = to_sublattices(spins)
+    spins = _even_side(spins)
     beta = _check_beta(beta)
-    state, infos = _run_updates(key, state, jnp.asarray(beta, jnp.result_type(float)), _sweep, n_sweeps, record_every)
-    return from_sublattices(state), infos
+    return _run_sweeps(key, spins, jnp.asarray(beta, jnp.result_type(float)), n_sweeps, record_every)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -596,27 +693,27 @@ def wolff(key, spins, *, beta, n_clusters: int, record_every: int = 1):
 # ---------------------------------------------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("method", "n_thermalize", "n_samples", "n_between"))
+@partial(jax.jit, static_argnames=("method", "n_samples"))
 def _sample(key, spins, beta, method, n_thermalize, n_samples, n_between):
+    # one loop body for thermalization and sampling alike (a traced number of updates each): half the program
+    # to compile of two separate loops
     if method == "metropolis":
-        def advance(k, s, n):
-            state, _, _ = scan_kernel(lambda kk, st: _sweep(kk, st, beta), to_sublattices(s), n, k,
-                                      record_every=n, record=lambda st: None)
-            return from_sublattices(state)
+        state = _split(spins)
+        update = lambda k, st: _plain_sweep(k, st, beta)
     else:
-        def advance(k, s, n):
-            s, _, _ = scan_kernel(lambda kk, st: _wolff_step(kk, st, beta), s, n, k, record_every=n,
-                                  record=lambda st: None)
-            return s
-    k_therm, k_run = jax.random.split(key)
-    spins = advance(k_therm, spins, n_thermalize) if n_thermalize else spins
+        state = spins
+        update = lambda k, st: _wolff_step(k, st, beta)[0]
 
-    def one_sample(s, k):
-        s = advance(k, s, n_between)
-        return s, s
+    def advance(st, key_and_count):
+        k, n = key_and_count
+        st = jax.lax.fori_loop(0, n, lambda i, x: update(jax.random.fold_in(k, i), x), st)
+        return st, st
 
-    _, samples = jax.lax.scan(one_sample, spins, jax.random.split(k_run, n_samples))
-    return jnp.moveaxis(samples, 0, 1)  # [n_temperatures, n_samples, n_chains, L, L]
+    counts = jnp.concatenate([jnp.asarray(n_thermalize, jnp.int32)[None],
+                              jnp.full((n_samples,), n_between, jnp.int32)])
+    _, samples = jax.lax.scan(advance, state, (jax.random.split(key, n_samples + 1), counts))
+    samples = _join(samples) if method == "metropolis" else samples
+    return jnp.moveaxis(samples[1:], 0, 1)  # [n_temperatures, n_samples, n_chains, L, L]
 
 
 def sample_configurations(key, L: int, temperatures, *, n_chains: int, n_samples: int, n_thermalize: int,

@@ -330,3 +330,57 @@ def test_sample_configurations_bad_inputs(kwargs, error, text):
     arguments.update(kwargs)
     with pytest.raises(error, match=text):
         sample_configurations(jax.random.key(0), **arguments)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The counter-based random words of the checkerboard sweep
+# ---------------------------------------------------------------------------------------------------
+
+from physml_helpers.ising import site_bits  # noqa: E402
+
+
+def test_site_bits_are_uniform_and_uncorrelated():
+    """Every bit is fair, the top byte is uniform (chi-square), and the words of neighbouring sites, of the
+    lattices of a batch and of two keys are uncorrelated, each within 5 standard errors."""
+    from scipy.stats import chi2 as chi2_dist
+
+    words = np.asarray(site_bits(jax.random.key(11), (4, 256, 128)), dtype=np.uint64)
+    n = words.size
+    ones = ((words.ravel()[:, None] >> np.arange(32, dtype=np.uint64)) & 1).mean(axis=0)
+    assert np.all(np.abs(ones - 0.5) < 5 * 0.5 / np.sqrt(n)), ones
+    counts = np.bincount((words >> 24).astype(np.int64).ravel(), minlength=256)
+    assert chi2_dist.sf(np.sum((counts - n / 256) ** 2 / (n / 256)), 255) > 1e-4
+    u = words.astype(float) / 2**32 - 0.5
+    other = np.asarray(site_bits(jax.random.key(12), (4, 256, 128)), dtype=float) / 2**32 - 0.5
+    pairs = {"row neighbours": (u[..., :-1], u[..., 1:]), "column neighbours": (u[:, :-1], u[:, 1:]),
+             "lattices of a batch": (u[:-1], u[1:]), "two keys": (u, other)}
+    for name, (a, b) in pairs.items():
+        r = np.corrcoef(a.ravel(), b.ravel())[0, 1]
+        assert abs(r) < 5 / np.sqrt(a.size), (name, r)
+    # the two keys' streams are not copies of each other (shifted or permuted): ~0.25 common words expected
+    assert len(np.intersect1d(words[0].ravel(), np.asarray(site_bits(jax.random.key(12), (256, 128))).ravel())) < 5
+
+
+def test_site_bits_give_the_metropolis_acceptance_probabilities():
+    """The fraction of words below the integer thresholds of the sweep is exp(-4 beta) and exp(-8 beta) within
+    5 binomial standard errors; the same words against a threshold off by 3% fail."""
+    from physml_helpers.ising import _thresholds
+
+    beta = 0.44
+    words = np.asarray(site_bits(jax.random.key(13), (64, 256, 128)))
+    for t, p in zip(_thresholds(beta), (np.exp(-4 * beta), np.exp(-8 * beta))):
+        t = int(np.asarray(t).ravel()[0])
+        error = np.sqrt(p * (1 - p) / words.size)
+        assert abs(np.mean(words < t) - p) < 5 * error
+        assert abs(np.mean(words < int(1.03 * t)) - p) > 5 * error
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: site_bits(jax.random.key(0), 16), TypeError, "shape"),
+    (lambda: site_bits(jax.random.key(0), (16,)), ValueError, "shape"),
+    (lambda: site_bits(jax.random.key(0), (0, 4)), ValueError, "shape"),
+    (lambda: site_bits(0, (4, 4)), TypeError, "key"),
+])
+def test_site_bits_bad_inputs(call, error, text):
+    with pytest.raises(error, match=text):
+        call()

@@ -2,8 +2,8 @@
 
 References: the 2x2 torus enumerated spin by spin and Kaufman's exact partition function for L = 2; the
 Binder cumulant of samples whose value is known exactly (two symmetric delta peaks: 2/3) and the crossing of
-U_8 and U_16, which lies within 1% of T_c up to corrections to scaling (tolerance 2%, a few times the
-statistical error of the exercise's data set); the gauge map from the ferromagnet to the antiferromagnet
+U_8 and U_16 (tolerance 4% of T_c: three times the bootstrap error of the crossing in the exercise's data set,
+about 0.03, since the two curves are nearly parallel near their crossing); the gauge map from the ferromagnet to the antiferromagnet
 checked on random configurations through both energies; and the signatures of a classifier trained without
 the spin-flip symmetry.
 """
@@ -85,9 +85,10 @@ def check_binder(binder, T_cross):
     t = float(T_cross)
     if not np.isfinite(t):
         raise AssertionError(f"T_cross should be a temperature, got {T_cross!r}.")
-    if abs(t - T_C) > 0.02 * T_C:
-        raise AssertionError(f"T_cross = {t:.3f} is more than 2% from T_c = {T_C:.3f}: the crossing of U_8 and U_16 lies "
-                             "within about 1% of T_c. Check the sign change of U_16 - U_8 and the interpolation.")
+    if abs(t - T_C) > 0.04 * T_C:  # three bootstrap errors (0.03 each) of the crossing in the exercise's data set
+        raise AssertionError(f"T_cross = {t:.3f} is more than 4% from T_c = {T_C:.3f}, three times the statistical error "
+                             "of the crossing of U_8 and U_16 in this data set. Check the sign change of U_16 - U_8 and "
+                             "the interpolation.")
     return f"the Binder cumulants cross at {t:.3f}, {100 * (t - T_C) / T_C:+.1f}% from T_c, with no exponent needed."
 
 
