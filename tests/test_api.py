@@ -11,7 +11,7 @@ import pytest
 MODULES = [
     "landscape", "langevin", "integrators", "networks", "randommatrix", "quantum", "vmc", "discovery",
     "symmetry", "hnn", "onsager", "gauge", "landau", "interactive", "ising",
-    "spinglass", "annealing", "hopfield", "perceptron", "rbm", "spiked",
+    "spinglass", "annealing", "hopfield", "perceptron", "rbm", "spiked", "generalization",
 ]
 
 

@@ -1,5 +1,6 @@
 """Notebook hygiene: stored without outputs, kernel python3, listed in the tables of contents, every
-chapter with its solutions and exercises, titles carrying the plan's chapter numbers."""
+chapter with its solutions and exercises, titles carrying the plan's chapter numbers (or an appendix's letter:
+``chapters/A_name.ipynb`` is titled ``# A. ...`` and listed under "Appendices")."""
 
 import pathlib
 import re
@@ -66,12 +67,18 @@ def test_listed_in_the_tables_of_contents(path):
 def test_chapter_has_solutions_exercises_and_numbered_title(path):
     assert (ROOT / "solutions" / path.name).is_file(), f"solutions/{path.name} is missing"
     assert (ROOT / "exercises" / path.name).is_file(), f"exercises/{path.name} is missing"
-    number = int(re.match(r"(\d{2})_", path.name).group(1))
+    match = re.match(r"(\d{2}|[A-Z])_", path.name)
+    assert match, f"{path.name}: a chapter is named NN_name.ipynb (an appendix: A_name.ipynb)"
+    label = match.group(1).lstrip("0") if match.group(1).isdigit() else match.group(1)
     title = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
-    assert title.startswith(f"# {number}. "), f"the title must start with '# {number}. ', got {title!r}"
+    assert title.startswith(f"# {label}. "), f"the title must start with '# {label}. ', got {title!r}"
     caption = _toc_files("_toc.yml")[path.relative_to(ROOT).with_suffix("").as_posix()]
-    part = next(name for name, numbers in PARTS.items() if number in numbers)
-    assert caption.startswith(part + " "), f"chapter {number} belongs in {part}, listed under {caption!r}"
+    if label.isdigit():
+        number = int(label)
+        part = next(name for name, numbers in PARTS.items() if number in numbers)
+        assert caption.startswith(part + " "), f"chapter {number} belongs in {part}, listed under {caption!r}"
+    else:
+        assert caption == "Appendices", f"appendix {label} belongs under Appendices, listed under {caption!r}"
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
     assert f"exercises/{path.name[:-6]}" in text, "the chapter must link to its exercises"
 
@@ -79,9 +86,9 @@ def test_chapter_has_solutions_exercises_and_numbered_title(path):
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
 def test_solutions_have_four_exercises_with_difficulty_time_and_checks(path):
     nb = nbformat.read(path, as_version=4)
-    statements = [c.source for c in nb.cells if c.cell_type == "markdown" and re.search(r"^## Exercise \d+\.\d+", c.source, re.M)]
+    statements = [c.source for c in nb.cells if c.cell_type == "markdown" and re.search(r"^## Exercise (?:\d+|[A-Z])\.\d+", c.source, re.M)]
     assert len(statements) >= 4, f"expected at least four exercises, found {len(statements)}"
     for s in statements:
         assert re.search(r"★+ · \d+", s), f"exercise without difficulty and time: {s.splitlines()[0]}"
-    checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\bch\d\d\.check_", c.source)]
+    checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\b(?:ch\d\d|app[a-z])\.check_", c.source)]
     assert len(checks) >= len(statements)

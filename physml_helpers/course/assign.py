@@ -34,7 +34,7 @@ __all__ = ["BEGIN", "END", "strip_solutions", "generate", "check", "pack", "find
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-_EXERCISE_RE = re.compile(r"Exercise\s+(\d+\.\d+)")
+_EXERCISE_RE = re.compile(r"Exercise\s+((?:\d+|[A-Z])\.\d+)")  # chapter exercises 3.2, appendix exercises A.2
 _CHAPTER_RE = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
 
 
@@ -301,14 +301,15 @@ Open a notebook from `exercises/`, run it top to bottom, and replace each `...` 
 
 def _pack_member_paths(root: pathlib.Path, chapters: list[int]) -> list[pathlib.Path]:
     """The helper package's files for a pack: everything except the answer checks of chapters not assigned
-    (their reference formulas would give other weeks' answers away) and caches."""
+    (their reference formulas would give other weeks' answers away), the appendices' answer checks
+    (``appa.py``, ...: an appendix is not a numbered chapter, so no pack assigns it) and caches."""
     checks = root / "physml_helpers" / "course" / "checks"
     wanted = {f"ch{number:02d}.py" for number in chapters}
     paths = []
     for path in sorted((root / "physml_helpers").rglob("*")):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
-        if path.parent == checks and re.fullmatch(r"ch\d{2}\.py", path.name) and path.name not in wanted:
+        if path.parent == checks and re.fullmatch(r"ch\d{2}\.py|app[a-z]\.py", path.name) and path.name not in wanted:
             continue
         paths.append(path)
     return paths
