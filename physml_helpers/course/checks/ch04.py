@@ -72,7 +72,7 @@ def check_scaling_exponent(exponent):
             raise AssertionError(f"exponent({a}, {b}) = 2a, but the target's tail b - 1 = {b - 1} is the bottleneck here.")
         expect_close(f"exponent({a}, {b})", got, want, rtol=0, atol=0.06,
                      hint="Measure -d log R / d log P at large P (P >= 1000) with many more modes than samples; "
-                          "finite-P corrections fade slowly.")
+                          "the corrections from finite P and from the end of the spectrum fade slowly.")
     return "risk ~ P^(-min(2a, b - 1)): resolution-limited scaling."
 
 
