@@ -86,9 +86,11 @@ def check_margin_simulation(critical_loads):
     n dimensions, the load alpha* = P*/n, P* the largest number of leading points separable with margin kappa.
 
     The separable fraction at load alpha crosses 1/2 at the median of alpha*. Tolerances come from the answer's
-    own spread: the median must lie within 5 standard errors of the mean (about 4 of the median's) plus a
-    finite-size allowance 1/n of Gardner's capacity; at kappa = 0 the mean must also be 2 within 4 standard
-    errors, since Cover's count gives E[P*] = sum_P C(P, n)/2^P = 2n exactly at every n.
+    own spread: the median must lie within 5 standard errors of the mean (about 4 of the median's) plus one
+    grid step 1/n of Gardner's capacity (alpha* = P*/n lives on a grid of spacing 1/n, and the median of an even
+    number of values may fall between grid points); at kappa = 0 the mean must also be 2 within 4 standard
+    errors, since Cover's count gives E[P*] = sum_P C(P, n)/2^P = 2n at every n (exactly for an unending
+    sequence; a cut at 3n points changes it negligibly).
     """
     from physml_helpers.perceptron import gardner_capacity
 
