@@ -135,6 +135,8 @@ def max_margin(x, labels) -> float:
     Raises:
       TypeError: non-real input.
       ValueError: wrong shapes, non-finite points, labels other than +1/-1.
+      RuntimeError: the non-negative least-squares solver returned a point that violates the constraints (a
+        solver failure, reported rather than read as "not separable").
     """
     from scipy.optimize import nnls
 
@@ -154,8 +156,10 @@ def max_margin(x, labels) -> float:
     if r[-1] > -1e-10:  # residual norm 0: the constraints are infeasible, i.e. not strictly separable
         return 0.0
     w = -r[:n] / r[-1]
-    if np.min(z @ w) < 1 - 1e-6:  # the LDP solution must satisfy its constraints
-        return 0.0
+    violation = 1 - np.min(z @ w)
+    if violation > 1e-6:  # the LDP solution must satisfy its constraints; if not, the solver failed
+        raise RuntimeError(f"max_margin: the least-distance solution violates its constraints by {violation:.2e} "
+                           "(NNLS did not converge); the margin is unknown, not zero")
     return float(1 / np.linalg.norm(w))
 
 

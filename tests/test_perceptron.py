@@ -58,6 +58,18 @@ def test_max_margin_exact_cases_and_against_a_general_solver():
             assert kappa * math.sqrt(res.fun) < 1 + 1e-6
 
 
+def test_max_margin_reports_a_solver_failure_instead_of_a_zero_margin(monkeypatch):
+    import scipy.optimize
+
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([1.0, 1.0])
+    assert perceptron.max_margin(x, y) == pytest.approx(1 / math.sqrt(2), rel=1e-10)
+    # a solver that returns a point violating the constraints (the true answer is u = (1/3, 1/3))
+    monkeypatch.setattr(scipy.optimize, "nnls", lambda e, f, maxiter=None: (np.array([0.5, 0.0]), 0.0))
+    with pytest.raises(RuntimeError, match="violates its constraints"):
+        perceptron.max_margin(x, y)
+
+
 def test_gardner_capacity_against_quadrature():
     assert perceptron.gardner_capacity(0.0) == pytest.approx(2.0, abs=1e-13)
     for k in (-0.5, 0.7, 2.0):
