@@ -593,7 +593,7 @@ def metropolis(key, spins, *, beta, n_sweeps: int, record_every: int = 1, method
 # Multi-spin coding: 32 spins per uint32 word
 # ---------------------------------------------------------------------------------------------------
 
-MULTISPIN_BITS = 24  # random bits per Bernoulli decision of the multi-spin kernel (acceptance error < 2**-24)
+MULTISPIN_BITS = 24  # random bits per Bernoulli decision of the multi-spin kernel (acceptance error below 2**-24)
 
 
 class MultispinState(NamedTuple):
@@ -788,8 +788,11 @@ def multispin_kernel() -> Kernel:
     Bernoulli decisions of the others, :math:`e^{-4\beta}` for ``n = 1`` and :math:`e^{-8\beta}` for ``n = 0``,
     for all 32 lanes at once: each lane's uniform random number is the binary fraction of bit ``k`` of
     :data:`MULTISPIN_BITS` = 24 random words from :func:`site_bits`, compared most significant bit first with the
-    binary expansion of the probability. The probability is truncated to 24 bits, so every acceptance
-    probability is smaller than the exact one by less than :math:`2^{-24} \approx 6\times10^{-8}`; relative to
+    binary expansion of the probability. The probability is truncated to 24 bits: in exact arithmetic every
+    acceptance probability is smaller than the exact one by less than :math:`2^{-24} \approx 6\times10^{-8}`; in
+    float32, where :math:`e^{-4\beta}` itself is rounded, the truncated value can be one unit of :math:`2^{-24}`
+    higher, so the error is below :math:`2^{-24}` in either direction (and at :math:`\beta = 0` the acceptance is
+    :math:`1 - 2^{-24}`, not 1). Relative to
     the smaller one, :math:`e^{-8\beta}`, that is the change of :math:`\beta` by at most
     :math:`2^{-24}e^{8\beta}/8`: :math:`2.5\times10^{-7}` at :math:`T_c` (a relative change of
     :math:`6\times10^{-7}`), :math:`2\times10^{-5}` at :math:`T = 1`, where the energy hardly depends on
