@@ -380,6 +380,15 @@ def _state(name: str, value) -> np.ndarray:
     return arr.astype(np.complex128) / np.linalg.norm(arr)
 
 
+
+def _protocol_problem(step_unitaries, psi_initial, psi_target):
+    """Validated (initial state, target state, the two step unitaries) of a bang-bang problem."""
+    psi0 = _state("psi_initial", psi_initial)
+    target = _state("psi_target", psi_target)
+    if target.shape != psi0.shape:
+        raise ValueError(f"psi_target must have the length of psi_initial, got {target.shape} and {psi0.shape}")
+    return psi0, target, _step_unitaries(step_unitaries, psi0.shape[0])
+
 def _step_unitaries(step_unitaries, dim: int | None = None) -> np.ndarray:
     if not isinstance(step_unitaries, (list, tuple, np.ndarray)) or len(step_unitaries) != 2:
         raise ValueError("step_unitaries must be a pair (U_0, U_1): the one-slice propagators of the two actions")
@@ -413,11 +422,7 @@ def protocol_fidelities(step_unitaries, psi_initial, psi_target, *, n_steps: int
       TypeError: non-numeric inputs, ``n_steps`` not an integer.
       ValueError: not a pair of unitaries, states of the wrong length or zero, ``n_steps`` outside 1..24.
     """
-    psi0 = _state("psi_initial", psi_initial)
-    target = _state("psi_target", psi_target)
-    if target.shape != psi0.shape:
-        raise ValueError(f"psi_target must have the length of psi_initial, got {target.shape} and {psi0.shape}")
-    us = _step_unitaries(step_unitaries, psi0.shape[0])
+    psi0, target, us = _protocol_problem(step_unitaries, psi_initial, psi_target)
     n = _v.count("n_steps", n_steps, minimum=1)
     if n > 24:
         raise ValueError(f"n_steps must be <= 24 for exhaustive enumeration (2^n protocols), got {n}")
@@ -565,11 +570,7 @@ def policy_gradient_bang_bang(key, step_unitaries, psi_initial, psi_target, *, n
     import jax.numpy as jnp
 
     _v.key(key)
-    psi0 = _state("psi_initial", psi_initial)
-    target = _state("psi_target", psi_target)
-    if target.shape != psi0.shape:
-        raise ValueError(f"psi_target must have the length of psi_initial, got {target.shape} and {psi0.shape}")
-    us = _step_unitaries(step_unitaries, psi0.shape[0])
+    psi0, target, us = _protocol_problem(step_unitaries, psi_initial, psi_target)
     n = _v.count("n_steps", n_steps, minimum=1)
     if n > 64:
         raise ValueError(f"n_steps must be <= 64, got {n}")
