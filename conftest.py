@@ -17,3 +17,10 @@ for _name, _value in _SINGLE_THREAD.items():
     os.environ.setdefault(_name, _value)
 _flags = os.environ.get("XLA_FLAGS", "").split()
 os.environ["XLA_FLAGS"] = " ".join(_flags + [f for f in _XLA_FLAGS if f.split("=")[0] not in " ".join(_flags)])
+
+# Every kernel the suite starts (nbval's, and nbclient's in the book builds) runs over IPC sockets, not
+# unencrypted TCP on localhost, so ipykernel has no "Kernel is running over TCP without encryption"
+# warning to print: physml_helpers/course/ipc_kernel.py is the kernel provisioner that does this,
+# registered by pyproject.toml's entry point and made the default here for this process and every
+# process it starts (workers, kernels, the builds).
+os.environ.setdefault("JUPYTER_DEFAULT_PROVISIONER_NAME", "physml-ipc")

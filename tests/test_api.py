@@ -12,7 +12,7 @@ MODULES = [
     "landscape", "langevin", "integrators", "networks", "randommatrix", "quantum", "vmc", "discovery",
     "symmetry", "hnn", "onsager", "gauge", "landau", "interactive", "ising",
     "spinglass", "annealing", "hopfield", "perceptron", "rbm", "spiked", "generalization",
-    "sbi", "potentials", "reservoir", "diffusion", "lattice_protein", "coevolution",
+    "sbi", "potentials", "mldft", "reservoir", "diffusion", "lattice_protein", "coevolution",
     "qcontrol", "qec", "tomography", "tensornet", "photonics",
 ]
 

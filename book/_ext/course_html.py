@@ -7,9 +7,15 @@
 2. sphinx-thebe registers its inline configuration script each time the environment reads documents,
    which can put ``const THEBE_JS_URL = ...`` on a page twice and make the browser throw
    "Identifier 'THEBE_JS_URL' has already been declared". Identical inline scripts are kept once.
+3. The kernels that execute the notebooks run over IPC sockets rather than unencrypted TCP on
+   localhost (``physml_helpers/course/ipc_kernel.py``, registered as the ``physml-ipc`` kernel
+   provisioner by the package's entry point), so ipykernel prints no "running over TCP without
+   encryption" warning into the build log.
 """
 
+import importlib.metadata
 import importlib.util
+import os
 import pathlib
 import shutil
 
@@ -52,7 +58,14 @@ def _dedupe_inline_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
+def _use_ipc_kernels():
+    names = {ep.name for ep in importlib.metadata.entry_points(group="jupyter_client.kernel_provisioners")}
+    if "physml-ipc" in names:  # absent only where the helper package is not installed
+        os.environ.setdefault("JUPYTER_DEFAULT_PROVISIONER_NAME", "physml-ipc")
+
+
 def setup(app):
+    _use_ipc_kernels()
     _mathjax_source()  # fail at the start of the build, not the end, if the package is missing
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _dedupe_inline_scripts, priority=900)
