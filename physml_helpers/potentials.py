@@ -6,11 +6,17 @@ angular :math:`G^4`), invariant under translations, rotations and permutations o
 :func:`train_bp_potential` fits a per-atom network :math:`E = \sum_i \varepsilon(G_i)` to energies and forces;
 :func:`bp_energy` and :func:`bp_forces` evaluate it (forces by automatic differentiation, so the learned force
 field is conservative); :func:`relax` finds a local minimum of any energy function (L-BFGS).
+
+Clusters of different sizes can share one compiled program: pad them to a common number of atoms and pass an atom
+``mask`` (True for real atoms). Masked atoms carry no energy, feel no force and are nobody's neighbour, so a padded
+cluster gives the energy and forces of the unpadded one (to rounding). :func:`train_bp_potential` pads its data sets
+this way internally.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 
 import jax
@@ -37,14 +43,39 @@ def _positions(name, positions, *, batched=True):
     return positions
 
 
-def _distances(positions):
-    """Pair distances float[..., n, n] with a safe (non-zero, gradient-free) diagonal, and the off-diagonal mask."""
+def _distances(positions, mask=None):
+    """Pair distances float[..., n, n] and the mask of real pairs (distinct atoms, both unmasked); the distance of
+    every other pair is a safe, gradient-free 1 (sqrt is not differentiable at 0, and a padded atom may sit on a
+    real one)."""
     n = positions.shape[-2]
-    eye = jnp.eye(n, dtype=bool)
+    pair = ~jnp.eye(n, dtype=bool)
+    if mask is not None:
+        pair = pair & mask[..., :, None] & mask[..., None, :]
     diff = positions[..., :, None, :] - positions[..., None, :, :]
     r2 = jnp.sum(diff**2, axis=-1)
-    r = jnp.sqrt(jnp.where(eye, 1.0, r2))   # sqrt is not differentiable at 0: keep the diagonal away from it
-    return r, ~eye
+    r = jnp.sqrt(jnp.where(pair, r2, 1.0))
+    return r, pair
+
+
+def _check_mask(mask, positions):
+    """None, or a bool array broadcasting against positions' leading axes [..., n_atoms] (checked statically)."""
+    if mask is None:
+        return None
+    try:
+        mask = jnp.asarray(mask)
+    except (TypeError, ValueError):
+        raise TypeError(f"mask must be a boolean array [..., n_atoms], got {type(mask).__name__}") from None
+    if mask.dtype != bool:
+        raise TypeError(f"mask must be a boolean array (True for real atoms), got dtype {mask.dtype}")
+    if mask.ndim < 1 or mask.shape[-1] != positions.shape[-2]:
+        raise ValueError(f"mask must end with the number of atoms {positions.shape[-2]}, got shape {mask.shape}")
+    try:
+        jnp.broadcast_shapes(mask.shape, positions.shape[:-1])
+    except ValueError:
+        raise ValueError(f"mask of shape {mask.shape} does not broadcast against positions {positions.shape}") from None
+    if not _v.is_traced(mask) and np.any(np.sum(np.asarray(mask), axis=-1) < 2):   # NumPy: safe while tracing
+        raise ValueError("mask must leave at least two real atoms in every cluster")
+    return mask
 
 
 @jax.jit
@@ -126,8 +157,8 @@ def default_descriptor(*, cutoff: float = 3.0, n_radial: int = 8, dtype=None) ->
                 angular_eta=jnp.asarray(0.3, dtype), zetas=jnp.asarray([1.0, 4.0], dtype), cutoff=jnp.asarray(cutoff, dtype))
 
 
-def _symmetry(positions, d):
-    r, off = _distances(positions)
+def _symmetry(positions, d, mask=None):
+    r, off = _distances(positions, mask)
     fc = jnp.where(off & (r < d["cutoff"]), 0.5 * (jnp.cos(jnp.pi * r / d["cutoff"]) + 1), 0.0)   # [..., n, n]
     radial = jnp.sum(jnp.exp(-d["radial_eta"] * (r[..., None] - d["radial_shifts"]) ** 2) * fc[..., None], axis=-2)
     diff = positions[..., None, :, :] - positions[..., :, None, :]                                   # r_j - r_i
@@ -138,7 +169,8 @@ def _symmetry(positions, d):
     base = jnp.clip(1 + cos[..., None] * lam, 0.0, None)[..., None] ** d["zetas"]               # [..., n, n, n, 2, 2]
     # the sum over ordered pairs (j, k) counts each triplet twice: halve it
     angular = 2.0 ** (1 - d["zetas"]) * 0.5 * jnp.sum(base * weight[..., None, None], axis=(-4, -3))
-    return jnp.concatenate([radial, angular.reshape(*angular.shape[:-2], -1)], axis=-1)
+    g = jnp.concatenate([radial, angular.reshape(*angular.shape[:-2], -1)], axis=-1)
+    return g if mask is None else jnp.where(mask[..., None], g, 0.0)
 
 
 def _check_descriptor(descriptor):
@@ -147,7 +179,7 @@ def _check_descriptor(descriptor):
         raise TypeError(f"descriptor must be a dict with keys {keys} (see default_descriptor)")
 
 
-def symmetry_functions(positions, descriptor) -> jax.Array:
+def symmetry_functions(positions, descriptor, *, mask=None) -> jax.Array:
     r"""Behler–Parrinello atom-centred symmetry functions with the cosine cutoff
     :math:`f_c(r) = \tfrac12[\cos(\pi r/r_c) + 1]` for :math:`r < r_c`:
 
@@ -158,18 +190,22 @@ def symmetry_functions(positions, descriptor) -> jax.Array:
     Args:
       positions: float[..., n_atoms, 3] coordinates, n_atoms >= 2.
       descriptor: the parameters, a dict as from :func:`default_descriptor`.
+      mask: optional bool[..., n_atoms], False for padding atoms (they are nobody's neighbour, and their rows
+        are zero); it broadcasts against the leading axes of ``positions``.
 
     Returns:
       float[..., n_atoms, n_radial + 4]: per atom, the radial functions, then :math:`G^4` for
       :math:`(\lambda, \zeta) = (1, \zeta_1), (1, \zeta_2), (-1, \zeta_1), (-1, \zeta_2)`.
 
     Raises:
-      TypeError: ``positions`` not real, ``descriptor`` not such a dict.
-      ValueError: wrong shape, fewer than two atoms, non-finite entries.
+      TypeError: ``positions`` not real, ``descriptor`` not such a dict, ``mask`` not boolean.
+      ValueError: wrong shape, fewer than two atoms (or real atoms), non-finite entries, a ``mask`` of the wrong
+        shape.
     """
     _check_descriptor(descriptor)
     positions = _positions("positions", positions)
-    return _symmetry_jit(positions, descriptor)
+    mask = _check_mask(mask, positions)
+    return _symmetry_jit(positions, descriptor, mask)
 
 
 _symmetry_jit = jax.jit(_symmetry)
@@ -179,16 +215,17 @@ def _atom_energies(model, g):
     return mlp(model["net"], (g - model["g_shift"]) / model["g_scale"])[..., 0] + model["e_atom"]
 
 
-def _bp_energy(model, positions):
-    return jnp.sum(_atom_energies(model, _symmetry(positions, model["descriptor"])), axis=-1)
+def _bp_energy(model, positions, mask=None):
+    e = _atom_energies(model, _symmetry(positions, model["descriptor"], mask))
+    return jnp.sum(e if mask is None else jnp.where(mask, e, 0.0), axis=-1)
 
 
 _bp_energy_jit = jax.jit(_bp_energy)
 
 
 @jax.jit
-def _bp_forces_jit(model, positions):
-    return -jax.grad(lambda p: jnp.sum(_bp_energy(model, p)))(positions)
+def _bp_forces_jit(model, positions, mask=None):
+    return -jax.grad(lambda p: jnp.sum(_bp_energy(model, p, mask)))(positions)
 
 
 def _check_model(model):
@@ -196,64 +233,84 @@ def _check_model(model):
         raise TypeError("model must be the dict returned by train_bp_potential")
 
 
-def bp_energy(model, positions) -> jax.Array:
+def bp_energy(model, positions, *, mask=None) -> jax.Array:
     r"""Energy of a Behler–Parrinello potential, :math:`E = \sum_i \varepsilon_\phi(G_i)`.
 
     Args:
       model: the dict from :func:`train_bp_potential`.
       positions: float[..., n_atoms, 3] coordinates (any number of atoms >= 2).
+      mask: optional bool[..., n_atoms], False for padding atoms, which then add no energy and are nobody's
+        neighbour (a padded cluster has the energy of the unpadded one).
 
     Returns:
       float[...] energies.
 
     Raises:
-      TypeError: ``model`` not such a dict, ``positions`` not real.
-      ValueError: wrong shape, fewer than two atoms, non-finite entries.
+      TypeError: ``model`` not such a dict, ``positions`` not real, ``mask`` not boolean.
+      ValueError: wrong shape, fewer than two (real) atoms, non-finite entries, a ``mask`` of the wrong shape.
     """
     _check_model(model)
-    return _bp_energy_jit(model, _positions("positions", positions))
+    positions = _positions("positions", positions)
+    return _bp_energy_jit(model, positions, _check_mask(mask, positions))
 
 
-def bp_forces(model, positions) -> jax.Array:
+def bp_forces(model, positions, *, mask=None) -> jax.Array:
     r"""Forces of a Behler–Parrinello potential, :math:`F = -\partial E/\partial x` by automatic differentiation.
 
     Args:
       model: the dict from :func:`train_bp_potential`.
       positions: float[..., n_atoms, 3] coordinates.
+      mask: optional bool[..., n_atoms], False for padding atoms (their forces are zero, and they exert none).
 
     Returns:
       float[..., n_atoms, 3] forces.
 
     Raises:
-      TypeError: ``model`` not such a dict, ``positions`` not real.
-      ValueError: wrong shape, fewer than two atoms, non-finite entries.
+      TypeError: ``model`` not such a dict, ``positions`` not real, ``mask`` not boolean.
+      ValueError: wrong shape, fewer than two (real) atoms, non-finite entries, a ``mask`` of the wrong shape.
     """
     _check_model(model)
     positions = _positions("positions", positions)
-    return _bp_forces_jit(model, positions)
+    return _bp_forces_jit(model, positions, _check_mask(mask, positions))
 
 
 @jax.jit
-def _features_and_jacobian(positions, descriptor):
-    one = lambda p: _symmetry(p, descriptor)
-    return jax.vmap(one)(positions), jax.vmap(jax.jacfwd(one))(positions)   # [c, n, f], [c, n, f, n, 3]
+def _features_and_jacobian(positions, descriptor, mask):
+    one = lambda p, m: _symmetry(p, descriptor, m)
+    return jax.vmap(one)(positions, mask), jax.vmap(jax.jacfwd(one))(positions, mask)   # [c, n, f], [c, n, f, n, 3]
+
+
+_FEATURE_CACHE: dict = {}   # the last data set's features and Jacobians (one entry)
+
+
+def _cached_features(positions, descriptor, mask):
+    # repeated trainings on the same data (say, with and without forces) compute the features and their
+    # Jacobians once; the key is the content of the inputs, so different data can never share an entry
+    leaves = [np.asarray(positions), np.asarray(mask), *(np.asarray(descriptor[k]) for k in sorted(descriptor))]
+    key = hashlib.sha256(b"".join(repr((a.shape, a.dtype.str)).encode() + a.tobytes() for a in leaves)).hexdigest()
+    if key not in _FEATURE_CACHE:
+        _FEATURE_CACHE.clear()
+        _FEATURE_CACHE[key] = _features_and_jacobian(positions, descriptor, mask)
+    return _FEATURE_CACHE[key]
 
 
 @functools.partial(jax.jit, static_argnames=("n_steps",))
 def _fit_bp(model, data, force_weight, lr, n_steps):
+    g, jac, e_ref, f_ref, mask = data   # all clusters padded to one size; mask [c, n] marks the real atoms
+    c, n = g.shape[0], g.shape[1]
+    n_real = jnp.sum(mask, axis=-1).astype(g.dtype)
+    atom_e = lambda m, gg: jnp.where(mask, _atom_energies(m, gg), 0.0)
+
     def loss_fn(m):
-        e_loss, f_loss, n_e, n_f = 0.0, 0.0, 0, 0
-        for g, jac, e_ref, f_ref in data:
-            e_pred = jnp.sum(_atom_energies(m, g), axis=-1)
-            de_dg = jax.grad(lambda gg: jnp.sum(_atom_energies(m, gg)))(g)               # [c, n, f]
-            c, n = g.shape[0], g.shape[1]
-            f_pred = -jnp.matmul(de_dg.reshape(c, 1, -1), jac.reshape(c, -1, 3 * n)).reshape(c, n, 3)   # chain rule
-            e_loss = e_loss + jnp.sum(((e_pred - e_ref) / g.shape[1]) ** 2)             # per-atom energy error
-            f_loss = f_loss + jnp.sum((f_pred - f_ref) ** 2)
-            n_e, n_f = n_e + e_ref.size, n_f + f_ref.size
-        e_mse, f_mse = e_loss / n_e, f_loss / n_f
+        e_pred = jnp.sum(atom_e(m, g), axis=-1)
+        de_dg = jax.grad(lambda gg: jnp.sum(atom_e(m, gg)))(g)                                   # [c, n, f]
+        f_pred = -jnp.matmul(de_dg.reshape(c, 1, -1), jac.reshape(c, -1, 3 * n)).reshape(c, n, 3)   # chain rule
+        e_mse = jnp.mean(((e_pred - e_ref) / n_real) ** 2)                                 # per-atom energy error
+        f_mse = jnp.sum(jnp.where(mask[..., None], f_pred - f_ref, 0.0) ** 2) / (3 * jnp.sum(n_real))
         return e_mse + force_weight * f_mse, (e_mse, f_mse)
     return adam_scan(loss_fn, model, lr=lr, n_steps=n_steps, has_aux=True)
+
+
 
 
 def train_bp_potential(key, datasets, *, descriptor=None, hidden=(32, 32), force_weight: float = 1.0,
@@ -263,7 +320,8 @@ def train_bp_potential(key, datasets, *, descriptor=None, hidden=(32, 32), force
 
     Symmetry functions and their Jacobians :math:`\partial G_i/\partial x_j` are computed once, so each step
     needs only the network and the chain rule :math:`F_j = -\sum_i (\partial\varepsilon/\partial G_i)
-    (\partial G_i/\partial x_j)`.
+    (\partial G_i/\partial x_j)`. Clusters of different sizes are padded to the largest with masked atoms
+    (see :func:`bp_energy`), so all of them go through one compiled program.
 
     Args:
       key: a JAX key (the network's initialization).
@@ -312,12 +370,21 @@ def train_bp_potential(key, datasets, *, descriptor=None, hidden=(32, 32), force
     n_steps = _v.count("n_steps", n_steps, minimum=1)
     lr = _v.positive_float("lr", lr)
 
-    data = [(*_features_and_jacobian(pos, descriptor), e, f) for pos, e, f in checked]
-    all_g = jnp.concatenate([g.reshape(-1, g.shape[-1]) for g, *_ in data])
-    e_atom = jnp.mean(jnp.concatenate([e / pos.shape[1] for pos, e, _ in checked]))
-    n_feat = all_g.shape[-1]
-    model = dict(net=init_mlp(key, [n_feat, *hidden, 1], dtype=dtype), descriptor=descriptor,
-                 g_shift=jnp.mean(all_g, axis=0), g_scale=jnp.std(all_g, axis=0) + 1e-3, e_atom=e_atom)
+    # pad every cluster to the largest size with masked atoms at the origin (in NumPy: no compilation per shape)
+    n_max = max(pos.shape[1] for pos, _, _ in checked)
+    pad = lambda a: np.pad(np.asarray(a), [(0, 0), (0, n_max - a.shape[1]), (0, 0)])
+    positions = jnp.asarray(np.concatenate([pad(pos) for pos, _, _ in checked]))
+    forces = jnp.asarray(np.concatenate([pad(f) for _, _, f in checked]))
+    energies_np = np.concatenate([np.asarray(e) for _, e, _ in checked])
+    mask_np = np.concatenate([np.broadcast_to(np.arange(n_max) < pos.shape[1], (pos.shape[0], n_max))
+                              for pos, _, _ in checked])
+    mask = jnp.asarray(mask_np)
+    g, jac = _cached_features(positions, descriptor, mask)
+    real_g = np.asarray(g)[mask_np]                               # the standardization sees real atoms only
+    model = dict(net=init_mlp(key, [g.shape[-1], *hidden, 1], dtype=dtype), descriptor=descriptor,
+                 g_shift=jnp.asarray(real_g.mean(axis=0), dtype), g_scale=jnp.asarray(real_g.std(axis=0) + 1e-3, dtype),
+                 e_atom=jnp.asarray(np.mean(energies_np / mask_np.sum(axis=-1)), dtype))
+    data = (g, jac, jnp.asarray(energies_np), forces, mask)
     model, history = _fit_bp(model, data, jnp.asarray(force_weight, dtype), jnp.asarray(lr, dtype), n_steps)
     history = jnp.stack(history, axis=-1)
     require_finite_history("train_bp_potential", history, lr)

@@ -41,6 +41,8 @@ def test_radial_symmetry_function(capsys):
         ch11.check_radial_symmetry_function(lambda *a: _g2(*a, cut=False))
     with pytest.raises(AssertionError, match="rotation"):
         ch11.check_radial_symmetry_function(lambda p, *a: _g2(p, *a) + p[:, 0])
+    with pytest.raises(AssertionError, match="relabelling"):
+        ch11.check_radial_symmetry_function(lambda p, *a: _g2(p, *a) + 0.01 * np.arange(len(p)))
 
 
 def _sbc(key, factor, *, shift=0.0, n_trials=500):
@@ -71,3 +73,25 @@ def test_lj_dimer(capsys):
         ch11.check_lj_dimer(lambda e, s: (2 ** (1 / 6) * s, -e, 72 * e / s**2))
     with pytest.raises(AssertionError, match="E_min"):
         ch11.check_lj_dimer(lambda e, s: (2 ** (1 / 6) * s, e, 72 * e / (2 ** (1 / 3) * s**2)))
+
+
+def _krr(train, y, test, sigma, ridge, h, *, norm_h=True, offset=True):
+    def k(a, b):
+        return np.exp(-np.sum((a[:, None] - b[None]) ** 2, axis=-1) * (h if norm_h else 1.0) / (2 * sigma**2))
+    c = y.mean() if offset else 0.0
+    return c + k(test, train) @ np.linalg.solve(k(train, train) + ridge * np.eye(len(y)), y - c)
+
+
+def test_krr_fit_predict(capsys):
+    ch11.check_krr_fit_predict(_krr)
+    assert "correct" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="grid spacing"):
+        ch11.check_krr_fit_predict(lambda *a: _krr(*a, norm_h=False))
+    with pytest.raises(AssertionError, match="mean training energy"):
+        ch11.check_krr_fit_predict(lambda *a: _krr(*a, offset=False))
+    with pytest.raises(AssertionError, match="factor 2"):
+        ch11.check_krr_fit_predict(lambda tr, y, te, s, r, h: _krr(tr, y, te, s / np.sqrt(2), r, h))
+    with pytest.raises(AssertionError, match="one energy per test density"):
+        ch11.check_krr_fit_predict(lambda *a: _krr(*a)[:3])
+    ch11.check_krr_fit_predict(lambda *a: (_ for _ in ()).throw(NotImplementedError))
+    assert "not attempted" in capsys.readouterr().out

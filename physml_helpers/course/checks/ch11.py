@@ -4,6 +4,8 @@ References: the Bayes-optimal classifier of the likelihood-ratio trick for the o
 d* = sigmoid(log N(x; theta, 0.1) - log N(x; 0, 0.2)); Behler-Parrinello's radial symmetry function evaluated
 directly; simulation-based calibration of the exact posterior N(x/2, 0.05) and of a narrowed one; the Lennard-Jones
 dimer, minimum at 2^(1/6) sigma, depth epsilon, curvature 72 epsilon / (2^(1/3) sigma^2).
+Kernel ridge regression of the kinetic-energy functional, T(n) = mean(T) + sum_i alpha_i k(n, n_i), against
+physml_helpers.mldft on one-particle densities of the 1-D box.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 
 from physml_helpers.course.checks import call, exercise, expect_close
 
-__all__ = ["check_optimal_classifier", "check_radial_symmetry_function", "check_sbc_p_value", "check_lj_dimer"]
+__all__ = ["check_optimal_classifier", "check_radial_symmetry_function", "check_sbc_p_value", "check_lj_dimer",
+           "check_krr_fit_predict"]
 
 
 def _log_normal(x, mean, var):
@@ -74,6 +77,12 @@ def check_radial_symmetry_function(radial_g2):
     if not np.allclose(moved, got, rtol=1e-8, atol=1e-10):
         raise AssertionError("your G^2 changes under a rotation and translation of the cluster; it must depend on "
                              "distances only.")
+    perm = np.array([3, 0, 5, 1, 4, 2])
+    permuted = np.asarray(call(radial_g2, x[perm], eta, r_s, cutoff, what="radial_g2 of the atoms in another order"),
+                          dtype=float)
+    if not np.allclose(permuted, got[perm], rtol=1e-8, atol=1e-10):
+        raise AssertionError("relabelling the atoms should relabel your G^2 values in the same way (G^2 of x[perm] is "
+                             "G^2 of x, permuted); it must not depend on an atom's index.")
     expect_close("radial_g2(positions, 4.0, 1.1, 2.5)", got, want, rtol=1e-8, atol=1e-12,
                  hint="G^2_i = sum over j != i of exp(-eta (r_ij - r_s)^2) f_c(r_ij).")
     return "invariant under rotations, translations and (per atom) permutations, and equal to the reference."
@@ -119,3 +128,51 @@ def check_lj_dimer(lj_dimer):
         expect_close(f"k for epsilon={eps}, sigma={sig}", k, want[2], rtol=1e-8,
                      hint="Differentiate 4 epsilon [(sigma/r)^12 - (sigma/r)^6] twice and use (sigma/r_min)^6 = 1/2.")
     return "r_min = 2^(1/6) sigma, E = -epsilon, k = 72 epsilon / (2^(1/3) sigma^2) = 57.1 epsilon / sigma^2."
+
+
+def _krr_variant(train, y, test, sigma, ridge, h, *, norm_h=True, offset=True, two=True):
+    def k(a, b):
+        d2 = np.sum((a[:, None] - b[None]) ** 2, axis=-1) * (h if norm_h else 1.0)
+        return np.exp(-d2 / ((2 if two else 1) * sigma**2))
+    c = y.mean() if offset else 0.0
+    alpha = np.linalg.solve(k(train, train) + ridge * np.eye(len(y)), y - c)
+    return c + k(test, train) @ alpha
+
+
+@exercise("11.5")
+def check_krr_fit_predict(krr_fit_predict):
+    """``krr_fit_predict(train_densities, train_energies, test_densities, sigma, ridge, h)``: predictions float[B]."""
+    import jax
+
+    from physml_helpers import mldft
+
+    x, h = mldft.box_grid(49)
+    v = mldft.gaussian_wells(jax.random.key(5), 30, x)
+    gs = mldft.fermion_ground_state(mldft.solve_box(v, n_states=1), v, 1)
+    train, y, test = gs.density[:20], gs.kinetic[:20], gs.density[20:]
+    sigma, ridge = 0.3, 1e-3
+    got = np.asarray(call(krr_fit_predict, train, y, test, sigma, ridge, h,
+                          what="krr_fit_predict(train, T, test, 0.3, 1e-3, h)"), dtype=float)
+    if got.shape != (len(test),):
+        raise AssertionError(f"krr_fit_predict should return one energy per test density, shape ({len(test)},), "
+                             f"got {got.shape}")
+    want = mldft.kernel_ridge_predict(mldft.fit_kernel_ridge(train, y, sigma=sigma, ridge=ridge, h=h), test)
+    wrong = {
+        "the squared distance needs the grid spacing: ||n - n'||^2 = h * sum_j (n_j - n'_j)^2, an integral over x.":
+            dict(norm_h=False),
+        "fit the deviations from the mean training energy, y - mean(y), and add the mean back to the prediction.":
+            dict(offset=False),
+        "the Gaussian kernel is exp(-||n - n'||^2 / (2 sigma^2)); the factor 2 is missing.": dict(two=False),
+    }
+    for message, variant in wrong.items():
+        alt = _krr_variant(train, y, test, sigma, ridge, h, **variant)
+        if np.allclose(got, alt, rtol=1e-6) and not np.allclose(alt, want, rtol=1e-6):
+            raise AssertionError(message)
+    expect_close("krr_fit_predict on 10 test densities", got, want, rtol=1e-6,
+                 hint="alpha = solve(K + ridge * I, y - mean(y)); prediction = mean(y) + k(test, train) @ alpha.")
+    at_train = np.asarray(call(krr_fit_predict, train, y, train, sigma, 1e-12, h,
+                               what="krr_fit_predict at the training densities with ridge 1e-12"), dtype=float)
+    expect_close("predictions at the training densities (ridge 1e-12)", at_train, y, rtol=1e-6,
+                 hint="with a vanishing ridge kernel ridge regression interpolates its training data.")
+    mae = np.abs(got - gs.kinetic[20:]).mean() * mldft.HARTREE_KCAL_MOL
+    return f"matches the reference; with 20 densities on this coarse grid the test MAE is {mae:.1f} kcal/mol."
