@@ -204,7 +204,7 @@ def test_the_package_declares_every_third_party_module_it_imports(root):
 
     declared = {d.split(";")[0].split("[")[0].split("=")[0].split("<")[0].split(">")[0].split("~")[0].strip().lower()
                 for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]}
-    distribution = {"IPython": "ipython", "matplotlib_inline": None}  # None: imported optionally, with a fallback
+    distribution = {"IPython": "ipython", "zmq": "pyzmq", "myst_nb": "myst-nb", "matplotlib_inline": None}  # None: imported optionally, with a fallback
     imported = set()
     for path in (root / "physml_helpers").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -29,6 +29,8 @@ EXERCISED = {
     "python benchmarks/notebook_times.py": "test_notebook_times_script",
     "python benchmarks/vmc_vs_netket.py": "test_vmc_benchmark_runs_and_skips_netket_cleanly",
     "python benchmarks/ising_vs_numpy.py": "test_ising_benchmark_runs",
+    "python -m physml_helpers.course.pdf": "test_pdf_command_line (its arguments) and tests/test_book.py::pdf_edition "
+                                          "(build_pdf, which it calls, on the test builds' cache)",
 }
 
 
@@ -130,3 +132,21 @@ def test_ising_benchmark_runs():
     # all at T = 2.269 on a 64 x 64 torus: near Kaufman's -1.42; one configuration fluctuates by ~0.03
     numpy_energy, multispin, checkerboard = (float(g) for g in energies.groups())
     assert abs(multispin - numpy_energy) < 0.25 and abs(checkerboard - numpy_energy) < 0.25
+
+
+def test_pdf_command_line(monkeypatch):
+    """The README's PDF command, and its student-edition options, reach build_pdf as documented; the
+    build itself is tested in tests/test_book.py (it needs the executed book)."""
+    from physml_helpers.course import pdf
+
+    calls = []
+
+    def fake_build_pdf(root, pdf_path, **kwargs):
+        calls.append((root, pdf_path, kwargs))
+        return {"pdf": pdf_path or "_build/pdf/book.pdf", "typeset": 1, "images": 1, "build_seconds": 0, "seconds": 0}
+
+    monkeypatch.setattr(pdf, "build_pdf", fake_build_pdf)
+    assert pdf.main([]) == 0
+    assert pdf.main(["--toc", "_toc_student.yml", "--out", "_build/pdf/student.pdf"]) == 0
+    assert calls[0] == (".", None, {"config": None, "toc": None, "strict": True})
+    assert calls[1] == (".", "_build/pdf/student.pdf", {"config": None, "toc": "_toc_student.yml", "strict": True})

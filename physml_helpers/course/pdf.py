@@ -23,6 +23,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import functools
 import http.server
 import os
@@ -188,7 +189,10 @@ def print_pdf(html_page: str | os.PathLike, pdf_path: str | os.PathLike, *,
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     start = time.perf_counter()
-    try:
+
+    def load_and_print():
+        # Playwright's synchronous API refuses a thread whose asyncio loop runs (a Jupyter kernel, or a
+        # caller that already holds a synchronous Playwright session), so it runs in a thread of its own.
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
             try:
@@ -206,6 +210,11 @@ def print_pdf(html_page: str | os.PathLike, pdf_path: str | os.PathLike, *,
                          display_header_footer=True, header_template="<span></span>", footer_template=_FOOTER)
             finally:
                 browser.close()
+        return state
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            state = pool.submit(load_and_print).result()
     finally:
         server.shutdown()
         server.server_close()
