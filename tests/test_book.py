@@ -23,6 +23,7 @@ import nbformat
 import pytest
 import yaml
 
+from notebook_pool import NotebookPool, add_to_cache, pool_folder
 from physml_helpers.course.assign import BEGIN, END
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -37,11 +38,13 @@ def _jupyter_book():
 
 @pytest.fixture(scope="module")
 def editions(tmp_path_factory):
-    """Build the full edition, then the student edition; return their logs and HTML folders.
+    """Execute the chapter and solution notebooks, then build the full edition and the student edition;
+    return their logs and HTML folders.
 
-    The builds run one after the other and share one execution cache: the full build executes every
-    notebook, the student build reuses those results (same notebooks, same code), so no notebook runs
-    twice at the same time.
+    The notebooks execute once, before the builds, in a pool this worker shares with the other one
+    (tests/notebook_pool.py, joined by tests/test_book_pool.py), into the execution cache both builds
+    read: myst-nb finds every notebook there and runs none again. A notebook that failed in the pool is
+    not cached, so the full build executes it and reports the failure.
     """
     out = tmp_path_factory.mktemp("books")
     cache = out / "jupyter_cache"
@@ -55,6 +58,14 @@ def editions(tmp_path_factory):
     config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
     config_path = out / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    # The notebooks execute first, shared with the other worker (tests/notebook_pool.py), into the cache.
+    execute = config["execute"]
+    assert not execute.get("run_in_temp", False), "the pool executes notebooks in their own folder, as the build does"
+    pool = NotebookPool.create(pool_folder(tmp_path_factory), POOL_ORDER, timeout=execute["timeout"],
+                               allow_errors=execute["allow_errors"])
+    pool.work(worker=os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    outcomes = pool.results(stale_after_s=POOL_STALE_S)
+    add_to_cache(cache, outcomes)
     common = ["-W", "-n", "--keep-going", "--config", str(config_path)]
     commands = {
         "full": [_jupyter_book(), "build", ".", *common, "--path-output", str(out / "full")],
@@ -67,6 +78,7 @@ def editions(tmp_path_factory):
         proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=2400)
         results[name] = {"returncode": proc.returncode, "log": proc.stdout, "html": out / name / "_build" / "html"}
     results["_config"], results["_cache"] = config_path, cache  # for the PDF build, which reuses the cache
+    results["_pool"] = outcomes
     return results
 
 
@@ -99,14 +111,16 @@ def test_edition_builds_without_warnings(editions, edition):
     assert (result["html"] / "index.html").is_file()
 
 
-# Chapter and solution notebooks are tested here, by the full build's execution, and not by nbval as well
-# (pyproject's testpaths leave chapters/ and solutions/ out; nbval runs exercises/, which the build renders
-# unexecuted). The build executes each of them once anyway, in the same processes and with the same
-# single-thread settings (the root conftest.py) and per-cell timeout (_config.yml) as nbval; running them
-# through nbval too doubled the suite's time. The student build reuses the full build's cache. The notebooks
-# run one at a time: jupyter-cache's parallel executor would only add kernels beside the other xdist worker
-# (unit tests, exercises), on the same two cores, each process already single-threaded.
+# Chapter and solution notebooks are tested here, by the execution the book build needs anyway, and not by
+# nbval as well (pyproject's testpaths leave chapters/ and solutions/ out; nbval runs exercises/, which the
+# build renders unexecuted): running them through nbval too doubled the suite's time. They execute with the
+# same single-thread settings (the root conftest.py) and per-cell timeout (_config.yml) as nbval would use,
+# in the notebook pool that feeds the build's cache; both editions and the PDF read that cache.
 EXECUTED = sorted(p for folder in ("chapters", "solutions") for p in (ROOT / folder).glob("*.ipynb"))
+# Chapters before solutions: the chapters are the long ones, so the pool's last notebooks are short and
+# the two workers finish the pool at nearly the same time.
+POOL_ORDER = [p for p in EXECUTED if p.parent.name == "chapters"] + [p for p in EXECUTED if p.parent.name != "chapters"]
+POOL_STALE_S = 900  # a notebook claimed this long ago with no outcome is left to the build (its worker stopped)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -130,6 +144,20 @@ def test_notebook_executes(editions, notebook, record_property):
                     f"(is it in _toc.yml? did the build stop?), or it changed since\n" + _failure_report(editions["full"]),
                     pytrace=False)
     record_property("execution_seconds", record.data["execution_seconds"])
+    worker = next((o["worker"] for o in editions["_pool"] if o["notebook"] == str(notebook)), "the build")
+    record_property("executed_by", worker)
+
+
+@pytest.mark.book
+def test_builds_execute_no_notebook_the_pool_executed(editions):
+    """The builds read every notebook the pool executed from the cache: only a notebook that failed in the
+    pool is executed again (by the full build, which then reports its failure)."""
+    failed = [o["notebook"] for o in editions["_pool"] if o["error"] is not None]
+    assert len(editions["_pool"]) == len(EXECUTED), "the pool lost a notebook"
+    for name in ("full", "student"):  # the student build executes a failed notebook once more, if it has it
+        executed = editions[name]["log"].count("Executing notebook")
+        assert executed == len(failed) if name == "full" else executed <= len(failed), (
+            f"the {name} build executed {executed} notebooks; the pool failed on {failed}")
 
 
 def _solution_lines() -> set[str]:

@@ -59,13 +59,19 @@ def test_jax_devices_command():
 
 
 def test_notebook_times_script():
-    """Run the timing script on the (fast) exercise notebooks; the full run is the README's command."""
+    """Run the timing script on two of the (fast) exercise notebooks, given by a glob; the full run is the
+    README's command. (Every exercise notebook is executed by nbval in the same run: timing them all here
+    would execute them twice.)"""
     result = subprocess.run(
-        [sys.executable, "benchmarks/notebook_times.py", "exercises/*.ipynb"], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "benchmarks/notebook_times.py", "exercises/0[14]_*.ipynb"], cwd=ROOT, capture_output=True,
+        text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "| `exercises/01_energy_landscapes.ipynb` |" in result.stdout
-    assert (ROOT / "_build" / "notebook_times.md").is_file()
+    table = (ROOT / "_build" / "notebook_times.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == ["exercises/01_energy_landscapes.ipynb",
+                                                   "exercises/04_generalization.ipynb"], table
+    assert all(row.rstrip(" |").endswith("ok") for row in rows), table
 
 
 def _free_port():
