@@ -15,23 +15,27 @@ def pytest_configure(config):
     jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
-# Most unit tests spend their time compiling small programs, not running them: with XLA's optimization
-# passes mostly off, the unit tests took 1265 s instead of 1386 s in one process (tests/test_vmc.py 144 s
-# instead of 178 s). The results are the same programs' results (XLA's CPU backend does no fast-math
-# either way), so every exact reference is met as before. Modules whose time goes into running long
-# simulations are slower without the optimizations and keep them (measured: test_ising.py 132 s instead
-# of 96 s, test_sbi.py 56 s instead of 34 s, test_checks_ch06.py 17 s instead of 6 s). Notebooks run in
+# Most unit tests spend their time compiling small programs, not running them. With XLA's optimization
+# passes mostly off (``jax_disable_most_optimizations``) the unit tests took 1265 s instead of 1386 s in
+# one process (tests/test_vmc.py 144 s instead of 178 s). Modules whose time goes into running long
+# simulations are slower that way and keep the optimizations (measured: test_ising.py 132 s instead of
+# 96 s, test_sbi.py 56 s instead of 34 s, test_checks_ch06.py 17 s instead of 6 s). Notebooks run in
 # kernels of their own and are not affected.
+# The two settings can round differently in the last bit (the optimizer may fuse a multiply and an add),
+# and JAX's compilation cache does not tell them apart, so a program compiled under one setting would be
+# reused under the other and a result would depend on which module ran first in the worker. The setting
+# therefore changes only between modules, with the compilation caches cleared: every program a module runs
+# is compiled under that module's setting, whatever ran before it.
 _OPTIMIZED_MODULES = {"test_ising.py", "test_sbi.py", "test_checks_ch06.py"}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _compile_fast(request):
     optimize = request.node.path.name in _OPTIMIZED_MODULES or request.node.path.suffix != ".py"
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", not optimize)
+    if jax.config.read("jax_disable_most_optimizations") == optimize:  # the setting changes: start afresh
+        jax.clear_caches()
+        jax.config.update("jax_disable_most_optimizations", not optimize)
     yield
-    jax.config.update("jax_disable_most_optimizations", previous)
 
 
 @pytest.fixture
