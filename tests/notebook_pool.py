@@ -1,6 +1,6 @@
 """Execute the book's chapter and solution notebooks on both test workers, for the book build's cache.
 
-The book build (tests/test_book.py) runs in one xdist worker and would execute the 36 notebooks one after
+The book build (tests/test_book.py) runs in one xdist worker and would execute the notebooks one after
 another while the other worker, done with the unit tests, sits idle. Instead, both workers take notebooks
 from one pool: each claims the next unclaimed notebook (an exclusively created file, so no notebook runs
 twice), executes it exactly as myst-nb's cache mode does (jupyter-cache's ``single_nb_execution``, in the
