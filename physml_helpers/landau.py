@@ -499,8 +499,13 @@ def landau_model_tc_error(params, times, T, observed, *, dt: float = 0.05) -> fl
     """
     _landau_params(params)
     times, T, observed, interval, substeps = _trajectory_data(times, T, observed, dt)
-    flat, unravel = ravel_pytree({k: jnp.asarray(params[k], observed.dtype).reshape(()) for k in
-                                  ("log_alpha", "tau", "log_beta")})
+    p = {k: jnp.asarray(params[k], observed.dtype).reshape(()) for k in ("log_alpha", "tau", "log_beta")}
+    return float(_tc_error(p, observed, T, interval, substeps))
+
+
+@functools.partial(jax.jit, static_argnames=("substeps",))
+def _tc_error(params, observed, T, interval, substeps):
+    flat, unravel = ravel_pytree(params)
     n_obs = observed.shape[0]
 
     def residuals(x):
@@ -513,8 +518,7 @@ def landau_model_tc_error(params, times, T, observed, *, dt: float = 0.05) -> fl
     J = jax.jacfwd(residuals)(flat)
     sigma2 = jnp.sum(r**2) / (r.size - flat.size)
     cov = sigma2 * jnp.linalg.inv(J.T @ J)
-    order = unravel(jnp.arange(flat.size))
-    return float(jnp.sqrt(cov[int(order["tau"]), int(order["tau"])]))
+    return unravel(jnp.sqrt(jnp.diag(cov)))["tau"]
 
 
 @functools.partial(jax.jit, static_argnames=("rhs", "n_steps", "substeps"))
