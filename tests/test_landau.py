@@ -111,6 +111,8 @@ def test_repeated_calls_compile_nothing_and_float32_stays_float32():
     params = init_landau_model()
     assert_compiles_once(lambda: fit_trajectories(landau_model_rhs, params, times, T, obs, n_steps=10)[1],
                          second=lambda: fit_trajectories(landau_model_rhs, params, times, T, obs2, lr=0.02, n_steps=10)[1])
+    assert_compiles_once(lambda: landau_model_tc_error(params, times, T, obs, dt=0.25),
+                         second=lambda: landau_model_tc_error(init_landau_model(tau=0.9), times, T, obs2, dt=0.25))
     rhs = lambda m, temp: -m  # noqa: E731
     m0, m1 = jnp.ones(3), jnp.zeros(3)
     assert_compiles_once(lambda: rollout(rhs, m0, 0.5, t_max=1.0, n_obs=4),
