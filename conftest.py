@@ -1,11 +1,12 @@
 """Run-wide settings for the test suite, applied before any test module or notebook kernel starts.
 
 The suite runs two processes at once (``-n 2``), and both execute notebooks in kernels of their own: the
-book's chapters and solutions (shared between the two, tests/notebook_pool.py) and the exercises (nbval).
-By default XLA and OpenBLAS each start one busy-waiting thread per core in every process, so two such
-processes on two cores fight over them. Measured on a two-core machine: chapters 2 and 7 executed side by side took 215 s and 229 s with the default threads,
-and 51 s and 43 s with one thread each (alone, with default threads: 42 s and 35 s). Every process the
-suite starts (workers, kernels, the book build) inherits these variables.
+book's chapters and solutions (shared between the two, tests/notebook_pool.py) and the exercises (nbval). By
+default XLA and OpenBLAS each start one busy-waiting thread per core in every process, so two such processes
+on two cores fight over them. Measured on a two-core machine: chapters 2 and 7 executed side by side took
+215 s and 229 s with the default threads, and 51 s and 43 s with one thread each (alone, with default
+threads: 42 s and 35 s). Every process the suite starts (workers, kernels, the book build) inherits these
+variables.
 """
 
 import os
